@@ -1,0 +1,10 @@
+{#- Revenue, gross amount and discount per customer and category (category is null without product data). -#}
+select
+    customer_id,
+    category,
+    sum(line_revenue) as revenue,
+    sum(gross_amount) as gross_amount,
+    sum(discount_amount) as discount_amount,
+    count(*) as line_count
+from {{ ref('int_order_lines') }}
+group by customer_id, category

@@ -1,0 +1,32 @@
+{#-
+  The lines that count for features on the run's as_of_date: valid under the
+  contract, not cancelled or returned, ordered strictly before as_of_date.
+-#}
+{%- set excluded = var('segments_excluded_statuses', ['cancelled', 'returned']) -%}
+{%- set with_categories = segments_has_categories() -%}
+
+select
+    lines.order_id,
+    lines.line_number,
+    lines.customer_id,
+    lines.ordered_at,
+    lines.product_id,
+    lines.quantity * lines.unit_price as gross_amount,
+    coalesce(lines.discount, 0) as discount_amount,
+    lines.quantity * lines.unit_price - coalesce(lines.discount, 0) as line_revenue,
+    coalesce(lines.channel, 'unknown') as channel,
+    {%- if with_categories %}
+    coalesce(products.category, 'unknown') as category
+    {%- else %}
+    cast(null as {{ dbt.type_string() }}) as category
+    {%- endif %}
+from {{ ref('int_order_lines_checked') }} as lines
+{%- if with_categories %}
+left join {{ ref('int_products') }} as products
+    on lines.product_id = products.product_id
+{%- endif %}
+where lines.dq_reason is null
+    and (lines.status is null or lines.status not in (
+        {%- for s in excluded %}{{ segments_sql_string(s) }}{{ ', ' if not loop.last }}{% endfor -%}
+    ))
+    and lines.ordered_at < {{ segments_as_of_date() }}

@@ -1,0 +1,18 @@
+{#- Engagement events (optional). When the table is absent this view is empty but keeps its shape. -#}
+{%- if segments_using('engagement_events') -%}
+{%- set present = segments_require_source('engagement_events', ['customer_id', 'occurred_at', 'event_type']) -%}
+select
+    customer_id,
+    cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
+    lower(trim(event_type)) as event_type,
+    {{ segments_optional_column(present, 'channel', dbt.type_string(), 'lower(trim(channel))') }} as channel
+from {{ source('segments_raw', 'engagement_events') }}
+{%- else -%}
+select
+    customer_id,
+    cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
+    cast(null as {{ dbt.type_string() }}) as event_type,
+    cast(null as {{ dbt.type_string() }}) as channel
+from {{ ref('stg_order_lines') }}
+where 1 = 0
+{%- endif %}
