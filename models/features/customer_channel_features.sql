@@ -7,11 +7,12 @@
 {%- set lookback = var('segments_engagement_lookback_days', 365) -%}
 {%- set orders = ref('int_orders') -%}
 {%- set engagement = ref('int_customer_engagement') -%}
-{%- set channels = segments_top_values(orders, 'channel', 1) | reject('equalto', 'unknown') | list -%}
 {%- set max_channels = var('segments_max_channels', 8) -%}
-{%- set channel_pivot = segments_pivot_columns(channels[:max_channels], 'chan_share__') -%}
-{%- set pool_other = channels | length > max_channels -%}
-{%- set event_types = segments_top_values(engagement, 'event_type', 'events') -%}
+{%- set fixed_channels = var('segments_channels', none) -%}
+{%- set channels = fixed_channels if fixed_channels else segments_top_values(orders, 'channel', 1) | reject('equalto', 'unknown') | list -%}
+{%- set channel_pivot = segments_pivot_columns(channels if fixed_channels else channels[:max_channels], 'chan_share__') -%}
+{%- set pool_other = fixed_channels or channels | length > max_channels -%}
+{%- set event_types = var('segments_event_types', none) or segments_top_values(engagement, 'event_type', 'events') -%}
 {%- set event_pivot = segments_pivot_columns(event_types[:var('segments_max_event_types', 12)], 'events_per_month__') -%}
 {%- set has_email = 'email_sent' in event_types -%}
 {%- set pivoted_channels -%}

@@ -6,9 +6,10 @@
 -#}
 {%- set source_relation = ref('int_customer_category_revenue') -%}
 {%- set max_categories = var('segments_max_categories', 12) -%}
-{%- set categories = segments_top_values(source_relation, 'category', 'revenue') -%}
-{%- set pivot = segments_pivot_columns(categories[:max_categories], 'cat_share__') -%}
-{%- set pool_other = categories | length > max_categories -%}
+{%- set fixed = var('segments_categories', none) -%}
+{%- set categories = fixed if fixed else segments_top_values(source_relation, 'category', 'revenue')[:max_categories + 1] -%}
+{%- set pivot = segments_pivot_columns(categories if fixed else categories[:max_categories], 'cat_share__') -%}
+{%- set pool_other = fixed or categories | length > max_categories -%}
 
 with totals as (
 
