@@ -1,0 +1,52 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Both create .venv and install the pinned dependencies of requirements.lock.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+export SEGMENTS_DUCKDB_PATH ?= $(CURDIR)/.data/segments.duckdb
+export DBT_PROFILES_DIR ?= $(CURDIR)
+DEMO_CUSTOMERS ?= 20000
+DEMO_SEED ?= 42
+BENCH_SIZES ?= 10000 100000 1000000
+
+.PHONY: demo test lint typecheck unit dbt-test bench clean help
+
+help:
+	@echo "make demo    generate demo data into $$SEGMENTS_DUCKDB_PATH and run dbt build"
+	@echo "make test    lint, type-check and run every test"
+	@echo "make bench   benchmarks (BENCH_SIZES='$(BENCH_SIZES)')"
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+profiles.yml:
+	cp profiles.yml.example profiles.yml
+
+demo: $(STAMP) profiles.yml
+	$(BIN)/segments demo-data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
+	$(BIN)/dbt build
+	@echo "DuckDB file: $$SEGMENTS_DUCKDB_PATH"
+
+lint: $(STAMP)
+	$(BIN)/ruff check segmentation sync tests bench python_models
+	$(BIN)/ruff format --check segmentation sync tests bench python_models
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) profiles.yml lint typecheck
+	$(BIN)/pytest -q
+
+bench: $(STAMP) profiles.yml
+	$(BIN)/python bench/bench_features.py --sizes $(BENCH_SIZES)
+
+clean:
+	rm -rf target logs .data reports

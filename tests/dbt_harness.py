@@ -1,0 +1,48 @@
+"""Run dbt against a given DuckDB file from tests, the way a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    ok: bool
+    output: str
+
+
+def run_dbt(args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None = None) -> DbtResult:
+    """Run ``dbt <args>`` in a subprocess with SEGMENTS_DUCKDB_PATH pointing at ``duckdb_path``.
+
+    A subprocess keeps each run's dbt state (adapter caches, flags) separate,
+    exactly as on the command line.
+    """
+    profiles_dir = duckdb_path.parent / "dbt-profiles"
+    profiles_dir.mkdir(exist_ok=True)
+    (profiles_dir / "profiles.yml").write_text((REPO_ROOT / "profiles.yml.example").read_text())
+    env = {
+        **os.environ,
+        "SEGMENTS_DUCKDB_PATH": str(duckdb_path),
+        "SEGMENTS_TARGET": "duckdb",
+        "DBT_PROFILES_DIR": str(profiles_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_LOG_PATH": str(duckdb_path.parent / "dbt-logs"),
+        "DBT_TARGET_PATH": str(duckdb_path.parent / "dbt-target"),
+        **(extra_env or {}),
+    }
+    dbt = Path(sys.executable).with_name("dbt")
+    completed = subprocess.run(
+        [str(dbt), *args, "--project-dir", str(REPO_ROOT)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return DbtResult(ok=completed.returncode == 0, output=completed.stdout + completed.stderr)

@@ -1,0 +1,93 @@
+"""RFM computed by hand, row by row, straight from the DESIGN.md definitions.
+
+Deliberately naive (plain Python, Decimal money) so that it shares no code or
+idiom with the SQL it checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+EXCLUDED_STATUSES = {"cancelled", "returned"}
+KNOWN_STATUSES = {"completed", *EXCLUDED_STATUSES}
+
+
+@dataclass(frozen=True)
+class HandRfm:
+    recency_days: int
+    frequency: int
+    monetary_total: Decimal
+    tenure_days: int
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def hand_rfm(duckdb_path: Path, as_of: dt.date | None = None) -> tuple[dt.date, dict[object, HandRfm]]:
+    """Return (as_of_date, {customer_id: HandRfm}) for the raw order lines in the file."""
+    con = duckdb.connect(str(duckdb_path), read_only=True)
+    try:
+        columns = _columns(con, "raw.order_lines")
+        rows = [dict(zip(columns, r, strict=True)) for r in con.execute("select * from raw.order_lines").fetchall()]
+    finally:
+        con.close()
+
+    seen_keys: set[tuple[object, ...]] = set()
+    valid = []
+    for row in rows:
+        if row["customer_id"] is None or row["ordered_at"] is None:
+            continue
+        if row["quantity"] is None or row["quantity"] <= 0 or row["unit_price"] is None:
+            continue
+        status = row.get("status")
+        status = status.strip().lower() if status is not None else None
+        if status is not None and status not in KNOWN_STATUSES:
+            continue
+        if "line_number" in row:
+            key: tuple[object, ...] = (row["order_id"], row["line_number"])
+        else:
+            key = tuple(row.values())
+        if key in seen_keys:
+            continue
+        seen_keys.add(key)
+        valid.append((row, status))
+
+    if as_of is None:
+        as_of = max(row["ordered_at"].date() for row, _ in valid) + dt.timedelta(days=1)
+
+    orders: dict[object, dict[object, dt.date]] = {}
+    money: dict[object, Decimal] = {}
+    for row, status in valid:
+        if status in EXCLUDED_STATUSES or row["ordered_at"].date() >= as_of:
+            continue
+        customer = row["customer_id"]
+        revenue = Decimal(str(row["quantity"])) * Decimal(str(row["unit_price"]))
+        if row.get("discount") is not None:
+            revenue -= Decimal(str(row["discount"]))
+        money[customer] = money.get(customer, Decimal(0)) + revenue
+        order_dates = orders.setdefault(customer, {})
+        day = row["ordered_at"].date()
+        order_dates[row["order_id"]] = min(order_dates.get(row["order_id"], day), day)
+
+    result = {}
+    for customer, order_dates in orders.items():
+        days = list(order_dates.values())
+        result[customer] = HandRfm(
+            recency_days=(as_of - max(days)).days,
+            frequency=len(order_dates),
+            monetary_total=money[customer],
+            tenure_days=(as_of - min(days)).days,
+        )
+    return as_of, result

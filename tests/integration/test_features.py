@@ -1,0 +1,162 @@
+"""The feature stage on demo data: RFM to the cent, data quality, point in time, contracts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import DemoWarehouse
+from tests.dbt_harness import run_dbt
+from tests.integration.hand_rfm import hand_rfm
+
+FEATURES = "path:models/staging path:models/intermediate path:models/features path:models/quality path:seeds"
+
+
+def _query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _assert_rfm_matches_hand(path: Path, as_of: dt.date | None = None) -> int:
+    expected_as_of, expected = hand_rfm(path, as_of)
+    rows = _query(
+        path,
+        "select customer_id, as_of_date, recency_days, frequency, monetary_total, tenure_days, "
+        "avg_order_value from main.customer_rfm",
+    )
+    assert {r[0] for r in rows} == set(expected), "customers in scope differ from the hand computation"
+    for customer_id, as_of_date, recency, frequency, monetary, tenure, aov in rows:
+        hand = expected[customer_id]
+        assert as_of_date == expected_as_of
+        assert (recency, frequency, tenure) == (hand.recency_days, hand.frequency, hand.tenure_days), customer_id
+        assert Decimal(str(monetary)).quantize(Decimal("0.01")) == hand.monetary_total.quantize(Decimal("0.01")), customer_id
+        assert aov == pytest.approx(float(hand.monetary_total) / hand.frequency, abs=0.005)
+    return len(rows)
+
+
+def test_rfm_matches_hand_computation_for_every_customer(demo_warehouse: DemoWarehouse) -> None:
+    assert _assert_rfm_matches_hand(demo_warehouse.path) > 1000
+
+
+def test_every_customer_gets_exactly_one_rfm_cell(demo_warehouse: DemoWarehouse) -> None:
+    rows = _query(
+        demo_warehouse.path,
+        "select count(*), count(rfm_segment), count(distinct rfm_segment), min(r_score), max(r_score) "
+        "from main.customer_rfm",
+    )
+    total, named, distinct_names, low, high = rows[0]
+    assert total == named
+    assert distinct_names >= 6, "the demo's spread of customers should reach most cells of the grid"
+    assert (low, high) == (1, 5)
+
+
+def test_data_quality_counts_every_planted_defect(demo_warehouse: DemoWarehouse) -> None:
+    expected = dict(_query(demo_warehouse.path, "select reason, rows from raw.demo_dirty_rows_expected"))
+    counted = dict(
+        _query(
+            demo_warehouse.path,
+            "select reason, rows_excluded from main.data_quality where table_name = 'order_lines'",
+        )
+    )
+    for reason, rows in expected.items():
+        assert counted[reason] == rows, reason
+    lines = _query(demo_warehouse.path, "select count(*) from raw.order_lines")[0][0]
+    checked = _query(
+        demo_warehouse.path,
+        "select count(*), count(dq_reason) from main.int_order_lines_checked",
+    )[0]
+    assert checked[0] == lines, "no line may disappear between the source and the checked lines"
+    assert checked[1] == sum(expected.values())
+
+
+def test_shares_sum_to_one_and_rates_stay_in_range(demo_warehouse: DemoWarehouse) -> None:
+    con = duckdb.connect(str(demo_warehouse.path), read_only=True)
+    try:
+        columns = [r[0] for r in con.execute("describe main.customer_features").fetchall()]
+        categories = [c for c in columns if c.startswith("cat_share__")]
+        channels = [c for c in columns if c.startswith("chan_share__")]
+        assert len(categories) >= 5 and len(channels) >= 3
+        worst_category = con.execute(
+            f"select max(abs({' + '.join(categories)} - 1)) from main.customer_features where monetary_total > 0"
+        ).fetchall()[0][0]
+        worst_channel = con.execute(
+            f"select max(abs({' + '.join(channels)} - 1)) from main.customer_features"
+        ).fetchall()[0][0]
+        bad_rates = con.execute(
+            "select count(*) from main.customer_features where email_open_rate not between 0 and 1 "
+            "or email_click_rate > email_open_rate + 1e-9"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert worst_category < 1e-9
+    assert worst_channel < 1e-9
+    assert bad_rates == 0
+
+
+def test_past_as_of_date_reproduces_what_was_known_then(demo_warehouse: DemoWarehouse, tmp_path: Path) -> None:
+    past = tmp_path / "past.duckdb"
+    past.write_bytes(demo_warehouse.path.read_bytes())
+    as_of = dt.date(2026, 4, 1)
+    result = run_dbt(["build", "--select", FEATURES, "--vars", f"{{as_of_date: '{as_of}'}}"], past)
+    assert result.ok, result.output
+    in_scope = _assert_rfm_matches_hand(past, as_of)
+    later_only = _query(
+        past,
+        f"select count(distinct customer_id) from main.int_order_lines_checked where dq_reason is null "
+        f"and customer_id not in (select customer_id from main.int_order_lines_checked "
+        f"where dq_reason is null and ordered_at < date '{as_of}')",
+    )[0][0]
+    assert later_only > 0, "the demo should hold customers whose first order is after the date"
+    assert _query(past, "select max(last_order_at) from main.customer_rfm")[0][0] < dt.datetime(2026, 4, 1)
+    assert in_scope < _query(demo_warehouse.path, "select count(*) from main.customer_rfm")[0][0]
+
+
+@pytest.fixture(scope="module")
+def minimal_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from segmentation.demo import generate_demo_data
+
+    path = tmp_path_factory.mktemp("minimal") / "minimal.duckdb"
+    generate_demo_data(path, customers=800, seed=3, minimal=True)
+    return path
+
+
+def test_minimal_input_contract_builds_and_computes_rfm(minimal_warehouse: Path) -> None:
+    columns = [r[0] for r in _query(minimal_warehouse, "describe raw.order_lines")]
+    assert sorted(columns) == sorted(["order_id", "customer_id", "ordered_at", "quantity", "unit_price"])
+    result = run_dbt(["build", "--select", FEATURES], minimal_warehouse)
+    assert result.ok, result.output
+    assert "optional source table" in result.output and "products" in result.output
+    _assert_rfm_matches_hand(minimal_warehouse)
+    feature_columns = {r[0] for r in _query(minimal_warehouse, "describe main.customer_features")}
+    assert not any(c.startswith(("cat_share__", "chan_share__", "events_per_month__")) for c in feature_columns)
+
+
+def test_missing_required_column_names_table_and_column(minimal_warehouse: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(minimal_warehouse.read_bytes())
+    con = duckdb.connect(str(broken))
+    con.execute("alter table raw.order_lines drop column unit_price")
+    con.close()
+    result = run_dbt(["build", "--select", FEATURES], broken)
+    assert not result.ok
+    assert "missing required column(s) unit_price" in result.output
+    assert "order_lines" in result.output
+
+
+def test_missing_required_table_names_it_and_the_vars(minimal_warehouse: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(minimal_warehouse.read_bytes())
+    result = run_dbt(
+        ["build", "--select", FEATURES, "--vars", "{segments_order_lines_identifier: no_such_lines}"],
+        copy,
+    )
+    assert not result.ok
+    assert "no_such_lines" in result.output and "was not found" in result.output
+    assert "segments_order_lines_identifier" in result.output
