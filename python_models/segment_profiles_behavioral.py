@@ -1,0 +1,13 @@
+"""Profiles of the behavioral segments: size, share, feature means and z-scores.
+
+All logic is in segmentation.dbt_entry.build_profiles.
+"""
+
+from segmentation.dbt_entry import build_profiles
+
+
+def model(dbt, session):
+    features = dbt.ref("customer_features")
+    assignments = dbt.ref("segment_assignments_behavioral")
+    models = dbt.ref("segment_model_behavioral")
+    return build_profiles(dbt, session, features, assignments, models, "behavioral")

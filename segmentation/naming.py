@@ -1,0 +1,139 @@
+"""Deterministic, readable segment names from profiles.
+
+A name is built from the segment's most unusual features (largest |z-score| of at
+least ``MIN_Z``), up to three of them, each turned into a phrase by a small lexicon:
+high ``monetary_total`` reads "high value", low ``recency_days`` reads "recent", a high
+``cat_share__outdoor`` reads "outdoor focused", a high ``discount_share`` reads
+"bargain hunters". The phrases are put in a fixed reading order (value, frequency,
+recency, then the rest) so names look alike across segments: "High value, frequent,
+recent", "Lapsed, infrequent, low value". A segment with nothing unusual is "Typical
+customers".
+
+Names are computed when a model is fitted and stored with it, so they do not flicker
+between scoring runs; a matched segment keeps the name it had (see
+:mod:`segmentation.pipeline`). User overrides from the ``segment_name_overrides`` seed
+are applied on top in SQL and therefore survive refits.
+
+Duplicates within a view are resolved deterministically: the segment with the lower
+id keeps the short name, the other gets its next distinguishing phrase, and as a last
+resort " (segment <id>)".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+MIN_Z = 0.5
+MAX_PHRASES = 3
+
+
+@dataclass(frozen=True)
+class Phrase:
+    order: int
+    text: str
+    strength: float
+
+
+def _humanise(slug: str) -> str:
+    return re.sub(r"[_\-]+", " ", slug).strip()
+
+
+# (pattern, reading order, phrase when high, phrase when low); {x} is the glob's suffix.
+_LEXICON: tuple[tuple[str, int, str, str], ...] = (
+    (r"monetary_total", 10, "high value", "low value"),
+    (r"avg_order_value", 12, "big baskets", "small baskets"),
+    (r"frequency", 20, "frequent", "infrequent"),
+    (r"recency_days", 30, "lapsed", "recent"),
+    (r"tenure_days", 35, "long-standing", "new"),
+    (r"cat_share__other", 40, "mixed categories", ""),
+    (r"cat_share__(?P<x>.+)", 40, "{x} focused", ""),
+    (r"top_category=(?P<x>.+)", 41, "{x} focused", ""),
+    (r"category_breadth", 45, "broad explorers", "narrow shoppers"),
+    (r"category_concentration", 46, "single-category", "varied baskets"),
+    (r"discount_share", 50, "bargain hunters", "full-price buyers"),
+    (r"chan_share__(?P<x>.+)", 60, "{x}-first", ""),
+    (r"channel_breadth", 65, "omnichannel", "single-channel"),
+    (r"email_open_rate", 70, "email engaged", "email unresponsive"),
+    (r"email_click_rate", 71, "clickers", "non-clickers"),
+    (r"events_per_month__email_sent", 79, "heavily emailed", "rarely emailed"),
+    (r"events_per_month__(?P<x>.+)", 80, "active on {x}", "quiet on {x}"),
+    (r"engagement_events_total", 85, "highly engaged", "disengaged"),
+)
+
+
+def phrase_for(feature: str, z: float) -> Phrase | None:
+    """The phrase for one feature at z-score ``z``, or ``None`` if unremarkable."""
+    if abs(z) < MIN_Z:
+        return None
+    for pattern, order, high, low in _LEXICON:
+        match = re.fullmatch(pattern, feature)
+        if not match:
+            continue
+        template = high if z > 0 else low
+        if not template:
+            return None
+        suffix = _humanise(match.groupdict().get("x") or "")
+        return Phrase(order, template.format(x=suffix), abs(z))
+    text = f"{'high' if z > 0 else 'low'} {_humanise(feature)}"
+    return Phrase(90, text, abs(z))
+
+
+def _ranked_phrases(z_scores: Mapping[str, float | None]) -> list[Phrase]:
+    phrases: list[Phrase] = []
+    seen: set[str] = set()
+    for feature in sorted(z_scores):
+        z = z_scores[feature]
+        if z is None:
+            continue
+        phrase = phrase_for(feature, float(z))
+        if phrase is not None and phrase.text not in seen:
+            phrases.append(phrase)
+            seen.add(phrase.text)
+    return sorted(phrases, key=lambda p: (-p.strength, p.order, p.text))
+
+
+def _compose(phrases: Iterable[Phrase]) -> str:
+    ordered = sorted(phrases, key=lambda p: (p.order, p.text))
+    if not ordered:
+        return "Typical customers"
+    text = ", ".join(p.text for p in ordered)
+    return text[0].upper() + text[1:]
+
+
+def segment_name(z_scores: Mapping[str, float | None], n_phrases: int = MAX_PHRASES) -> str:
+    """Name of one segment from its z-scores (see the module docstring)."""
+    return _compose(_ranked_phrases(z_scores)[:n_phrases])
+
+
+def name_segments(
+    z_by_segment: Mapping[int, Mapping[str, float | None]],
+    outlier_id: int | None = None,
+    keep: Mapping[int, str] | None = None,
+) -> dict[int, str]:
+    """Unique names for all segments of a view, deterministic in the segment ids.
+
+    ``keep`` holds names that must not change (segments matched to a previous model);
+    they are reserved first and new segments are named around them.
+    """
+    names: dict[int, str] = {seg: name for seg, name in (keep or {}).items() if seg in z_by_segment}
+    used: set[str] = set(names.values())
+    for seg in sorted(z_by_segment):
+        if seg in names:
+            continue
+        if outlier_id is not None and seg == outlier_id:
+            names[seg] = "Outliers"
+            used.add("Outliers")
+            continue
+        ranked = _ranked_phrases(z_by_segment[seg])
+        name = _compose(ranked[:MAX_PHRASES])
+        extra = MAX_PHRASES
+        while name in used and extra < len(ranked):
+            extra += 1
+            name = _compose(ranked[:extra])
+        if name in used:
+            name = f"{name} (segment {seg})"
+        names[seg] = name
+        used.add(name)
+    return names

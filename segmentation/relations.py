@@ -1,0 +1,150 @@
+"""The one place that knows what a warehouse relation is.
+
+dbt hands a Python model a platform object: a DuckDB relation (dbt-duckdb), a Snowpark
+DataFrame (dbt-snowflake) or a Spark DataFrame (dbt-databricks, dbt-bigquery on
+Dataproc). Everything else in the package works on pandas; these helpers convert,
+project columns before converting (so only the view's features cross the wire), and
+stream in batches where the platform can, so memory does not grow with the number of
+customers. Platforms are recognised by their methods, not imported, so none of them is
+a dependency.
+
+Column names are lower-cased on the way in because Snowflake returns unquoted
+identifiers in upper case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+
+
+def platform(relation: Any) -> str:
+    """``duckdb``, ``snowpark`` or ``spark`` for a supported relation, else an error."""
+    if hasattr(relation, "to_arrow_reader") and hasattr(relation, "df"):
+        return "duckdb"
+    if hasattr(relation, "to_pandas_batches") and hasattr(relation, "to_pandas"):
+        return "snowpark"
+    if hasattr(relation, "toPandas"):
+        return "spark"
+    raise TypeError(
+        f"unsupported relation type {type(relation).__module__}.{type(relation).__name__}: "
+        "expected a DuckDB relation, a Snowpark DataFrame or a Spark DataFrame"
+    )
+
+
+def columns_of(relation: Any) -> list[str]:
+    """Column names of the relation, lower-cased."""
+    return [str(c).strip('"').lower() for c in relation.columns]
+
+
+def _actual_names(relation: Any, wanted: Sequence[str]) -> list[str]:
+    by_lower = {str(c).strip('"').lower(): str(c) for c in relation.columns}
+    missing = [c for c in wanted if c.lower() not in by_lower]
+    if missing:
+        raise KeyError(f"columns {missing} not found; available: {sorted(by_lower)}")
+    return [by_lower[c.lower()] for c in wanted]
+
+
+def project(relation: Any, columns: Sequence[str] | None) -> Any:
+    if columns is None:
+        return relation
+    names = _actual_names(relation, columns)
+    kind = platform(relation)
+    if kind == "duckdb":
+        return relation.project(", ".join('"' + n.replace('"', '""') + '"' for n in names))
+    return relation.select(*names)
+
+
+def _lower(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.columns = [str(c).lower() for c in frame.columns]
+    return frame
+
+
+def to_pandas(relation: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The whole relation (or the given columns) as one pandas DataFrame."""
+    rel = project(relation, columns)
+    kind = platform(rel)
+    if kind == "duckdb":
+        return _lower(rel.df())
+    if kind == "snowpark":
+        return _lower(rel.to_pandas())
+    return _lower(rel.toPandas())
+
+
+def iter_pandas(
+    relation: Any, columns: Sequence[str] | None = None, batch_size: int = 100_000
+) -> Iterator[pd.DataFrame]:
+    """Yield the relation as pandas batches of at most about ``batch_size`` rows.
+
+    DuckDB streams Arrow record batches and Snowpark streams pandas batches, so memory
+    stays bounded. Spark has no cheap batched pandas export, so its result is split
+    after collection (use a cluster-side model there for very large tables).
+    """
+    rel = project(relation, columns)
+    kind = platform(rel)
+    if kind == "duckdb":
+        for batch in rel.to_arrow_reader(batch_size):
+            yield _lower(batch.to_pandas())
+        return
+    if kind == "snowpark":
+        for frame in rel.to_pandas_batches():
+            yield _lower(frame)
+        return
+    frame = _lower(rel.toPandas())
+    for start in range(0, len(frame), batch_size):
+        yield frame.iloc[start : start + batch_size]
+
+
+def sql(session: Any, query: str) -> Any:
+    """Run a query on the model's session and return a relation."""
+    return session.sql(query)
+
+
+def read_table(session: Any, relation_name: str) -> pd.DataFrame:
+    """A table by its rendered name (``dbt.this``) as pandas, e.g. previous model rows."""
+    return to_pandas(sql(session, f"select * from {relation_name}"))
+
+
+def join_on(left: Any, right: Any, key: str) -> Any:
+    """Inner join of two relations of the same platform on one key column."""
+    kind = platform(left)
+    if kind == "duckdb":
+        return left.join(right, key)
+    if kind == "snowpark":
+        return left.join(right, on=key)
+    return left.join(right, on=key, how="inner")
+
+
+def arrow_output(session: Any, batches: Iterable[pd.DataFrame], example: pd.DataFrame) -> Any:
+    """What a Python model returns for a stream of result batches.
+
+    On DuckDB an Arrow ``RecordBatchReader`` (dbt-duckdb materialises it without
+    holding every row in Python); elsewhere a single pandas DataFrame, which every
+    dbt adapter with Python models accepts. ``example`` fixes the schema (an empty
+    frame with the final dtypes) so an empty result still has typed columns.
+    """
+    import pyarrow as pa
+
+    schema = pa.Schema.from_pandas(example, preserve_index=False)
+    if hasattr(session, "register") and hasattr(session, "execute"):
+
+        def gen() -> Iterator[pa.RecordBatch]:
+            for frame in batches:
+                yield pa.RecordBatch.from_pandas(frame, schema=schema, preserve_index=False)
+
+        return pa.RecordBatchReader.from_batches(schema, gen())
+    frames = list(batches)
+    return pd.concat(frames, ignore_index=True) if frames else example
+
+
+def log(message: str) -> None:
+    """A line in the dbt log when running inside dbt, else on stdout."""
+    try:
+        from dbt_common.events.functions import fire_event
+        from dbt_common.events.types import Note
+
+        fire_event(Note(msg=f"segments: {message}"))
+    except Exception:
+        print(f"segments: {message}")
