@@ -1,5 +1,6 @@
 {#- Customers (optional). When the table is absent this view is empty but keeps its shape. -#}
-{%- if segments_using('customers') -%}
+-- depends_on: {{ ref('stg_order_lines') }}
+{% if segments_using('customers') -%}
 {%- set present = segments_require_source('customers', ['customer_id']) -%}
 select
     customer_id,

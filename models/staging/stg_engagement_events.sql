@@ -1,5 +1,6 @@
 {#- Engagement events (optional). When the table is absent this view is empty but keeps its shape. -#}
-{%- if segments_using('engagement_events') -%}
+-- depends_on: {{ ref('stg_order_lines') }}
+{% if segments_using('engagement_events') -%}
 {%- set present = segments_require_source('engagement_events', ['customer_id', 'occurred_at', 'event_type']) -%}
 select
     customer_id,

@@ -1,5 +1,6 @@
 {#- Products (optional). When the table is absent this view is empty but keeps its shape. -#}
-{%- if segments_using('products') -%}
+-- depends_on: {{ ref('stg_order_lines') }}
+{% if segments_using('products') -%}
 {%- set present = segments_require_source('products', ['product_id', 'category']) -%}
 select
     cast(product_id as {{ dbt.type_string() }}) as product_id,
