@@ -11,16 +11,16 @@ points (so the sweep costs the same for 10 thousand or 10 million customers):
 3. A candidate is *admissible* when its smallest segment holds at least
    ``max(min_segment_size, min_segment_share × n)`` points: a segment of a handful of
    customers is not actionable for a marketer.
-4. Over the admissible candidates each metric is min–max normalised to [0, 1],
-   oriented so that higher is better (DB is inverted; a metric that is equal for all
-   candidates contributes 0.5). The score is the mean of the three.
-5. The highest score wins; ties go to the smaller k (simpler to act on). If no
-   candidate is admissible, the smallest candidate is used and the reason recorded.
+4. Among admissible candidates each metric votes for its best k (highest silhouette,
+   highest CH, lowest DB). A k with at least two of the three votes wins.
+5. Without a majority, the silhouette's choice wins. If no candidate is admissible,
+   the smallest candidate is used and the reason recorded.
 
-Silhouette rewards compact, separated segments; CH rewards between/within variance
-and on its own drifts to larger k on big samples; DB penalises segments that overlap
-their nearest neighbour. Combining normalised values means no single metric's
-quirk decides alone.
+Why a vote rather than a weighted sum: the three metrics live on different scales and
+have known biases. CH keeps growing with k on large, skewed samples and DB can prefer
+merging two close segments, while the silhouette scores every point's assignment
+directly. Two metrics agreeing is strong evidence; otherwise the most direct measure
+decides. Each candidate's ``score`` records its number of votes.
 """
 
 from __future__ import annotations
@@ -65,16 +65,8 @@ def n_distinct_rows(points: np.ndarray, limit: int) -> int:
     return min(int(np.unique(points, axis=0).shape[0]), limit)
 
 
-def _normalise(values: list[float], higher_is_better: bool) -> list[float]:
-    low, high = min(values), max(values)
-    if high - low <= 1e-12:
-        return [0.5] * len(values)
-    scaled = [(v - low) / (high - low) for v in values]
-    return scaled if higher_is_better else [1.0 - s for s in scaled]
-
-
 def score_candidates(candidates: list[KCandidate]) -> list[KCandidate]:
-    """Attach the combined score (step 4 of the rule) to admissible candidates."""
+    """Step 4: attach each admissible candidate's number of votes as its score."""
     usable = [
         c
         for c in candidates
@@ -82,20 +74,27 @@ def score_candidates(candidates: list[KCandidate]) -> list[KCandidate]:
     ]
     if not usable:
         return candidates
-    sil = _normalise([float(c.silhouette or 0.0) for c in usable], True)
-    ch = _normalise([float(c.calinski_harabasz or 0.0) for c in usable], True)
-    db = _normalise([float(c.davies_bouldin or 0.0) for c in usable], False)
-    scores = {c.k: (s + h + d) / 3.0 for c, s, h, d in zip(usable, sil, ch, db, strict=True)}
-    return [dataclasses.replace(c, score=scores.get(c.k)) for c in candidates]
+    # ties within a metric go to the smaller k (simpler to act on)
+    best_sil = max(usable, key=lambda c: (float(c.silhouette or 0.0), -c.k)).k
+    best_ch = max(usable, key=lambda c: (float(c.calinski_harabasz or 0.0), -c.k)).k
+    best_db = min(usable, key=lambda c: (float(c.davies_bouldin or 0.0), c.k)).k
+    votes = {c.k: 0.0 for c in usable}
+    for k in (best_sil, best_ch, best_db):
+        votes[k] += 1.0
+    # the silhouette's vote breaks a three-way split (step 5)
+    votes[best_sil] += 0.5
+    return [dataclasses.replace(c, score=votes.get(c.k)) for c in candidates]
 
 
 def choose(candidates: list[KCandidate]) -> tuple[int, str]:
-    """Step 5: best score, ties to the smaller k; fallback to the smallest candidate."""
+    """Steps 4-5: majority of votes, else silhouette; fallback to the smallest k."""
     scored = [c for c in candidates if c.score is not None]
     if not scored:
         return candidates[0].k, "no candidate met the minimum segment size; used the smallest k"
-    best = max(scored, key=lambda c: (round(float(c.score or 0.0), 9), -c.k))
-    return best.k, "best combined silhouette/CH/DB score"
+    best = max(scored, key=lambda c: (float(c.score or 0.0), -c.k))
+    if (best.score or 0.0) >= 2.0:
+        return best.k, "at least two of silhouette, CH and DB agree"
+    return best.k, "no majority among silhouette, CH and DB: silhouette decides"
 
 
 def select_k(points: np.ndarray, config: ViewConfig) -> KSelection:

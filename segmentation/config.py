@@ -50,7 +50,7 @@ class ViewConfig:
     k: int | None = None
     k_min: int = 2
     k_max: int = 8
-    min_segment_share: float = 0.02
+    min_segment_share: float = 0.05
     min_segment_size: int = 5
     seed: int = 42
     sample_size: int = 50_000

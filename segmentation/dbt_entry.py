@@ -279,3 +279,53 @@ def build_profiles(
     if not rows:
         return empty
     return pd.DataFrame(rows, columns=list(PROFILE_COLUMNS)).astype(PROFILE_COLUMNS)
+
+
+CATALOG_COLUMNS: dict[str, str] = {
+    "view": "string",
+    "model_version": "Int64",
+    "segment_id": "Int64",
+    "segment_name": "string",
+    "is_outlier_segment": "boolean",
+    "training_size": "Int64",
+    "training_share": "Float64",
+    "stability_jaccard": "Float64",
+    "is_latest_version": "boolean",
+}
+
+
+def catalog_rows(models: list[SegmentModel]) -> pd.DataFrame:
+    """One row per segment of every model version: the ids each version can assign."""
+    rows: list[dict[str, Any]] = []
+    latest: dict[str, int] = {}
+    for m in models:
+        latest[m.view] = max(latest.get(m.view, 0), m.model_version)
+    for m in models:
+        ids = list(m.segment_ids) + ([0] if m.has_outliers else [])
+        total = sum(m.training_sizes.values()) or 1
+        jaccard = m.quality.get("segment_jaccard", {})
+        for seg in ids:
+            size = m.training_sizes.get(seg, 0)
+            rows.append(
+                {
+                    "view": m.view,
+                    "model_version": m.model_version,
+                    "segment_id": seg,
+                    "segment_name": m.name_of(seg),
+                    "is_outlier_segment": seg == 0 and m.has_outliers,
+                    "training_size": size,
+                    "training_share": size / total,
+                    "stability_jaccard": jaccard.get(str(seg)),
+                    "is_latest_version": m.model_version == latest[m.view],
+                }
+            )
+    frame = pd.DataFrame(rows, columns=list(CATALOG_COLUMNS))
+    return frame.astype(CATALOG_COLUMNS)
+
+
+def build_catalog(dbt: Any, session: Any, *models_relations: Any) -> pd.DataFrame:
+    """Body of ``segment_catalog``: the segments of every stored model version."""
+    models: list[SegmentModel] = []
+    for relation in models_relations:
+        models.extend(_load_models(relation))
+    return catalog_rows(models)
