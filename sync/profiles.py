@@ -1,10 +1,11 @@
 """Find and render the user's dbt profile, so the sync reads the warehouse dbt built.
 
 The sync does not ask for a second set of warehouse credentials: it uses the
-profile and target of the dbt project it runs in, with ``env_var()`` rendered by
-dbt's own profile renderer (so ``{{ env_var('X', 'default') }}``, ``| int`` and
-``as_number`` behave exactly as in ``dbt run``). Only the selected target is
-rendered: other targets may reference variables that are not set here.
+profile and target of the dbt project it runs in. Values are rendered like dbt
+renders profiles: ``{{ env_var('X', 'default') }}``, the ``as_text``,
+``as_number``, ``as_bool`` and ``as_native`` filters, Jinja filters such as
+``| int``, and numbers/booleans turned into native values. Only the selected
+target is rendered: other targets may reference variables that are not set.
 
 Search order for ``profiles.yml`` follows dbt: the config's ``profiles_dir``,
 then ``DBT_PROFILES_DIR``, then the project directory, then ``~/.dbt``.
@@ -91,18 +92,94 @@ def find_profiles_file(config: WarehouseConfig, environ: Mapping[str, str] | Non
     )
 
 
-def _render(data: Any) -> Any:
-    """Render Jinja in every string of ``data`` with dbt's profile renderer."""
-    from dbt_common.context import set_invocation_context
+class _Undefined(Exception):
+    """An ``env_var()`` without default named a variable that is not set."""
 
-    set_invocation_context(os.environ)
-    from dbt.config.renderer import ProfileRenderer
 
+def _env_var(name: str, default: Any = None) -> Any:
+    value = os.environ.get(name)
+    if value is None:
+        if default is None:
+            raise _Undefined(name)
+        return default
+    if name.startswith("DBT_ENV_SECRET"):
+        REDACTOR.register(value)
+    return value
+
+
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def _as_number(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return value
+    return value
+
+
+class _Text(str):
+    """Marks a value that ``as_text`` asked to keep a string."""
+
+
+def _render_value(value: str) -> Any:
+    """Render one profile string the way dbt does: Jinja, then native types.
+
+    Like dbt's renderer, a result that reads as a number or boolean becomes one
+    (``port: "{{ env_var('PGPORT') }}"`` gives an int) unless ``| as_text``.
+    Implemented here with Jinja instead of importing dbt's renderer because
+    that import costs seconds on every CLI start.
+    """
+    import ast
+
+    from jinja2 import StrictUndefined
+    from jinja2.nativetypes import NativeEnvironment
+
+    if "{{" not in value and "{%" not in value:
+        return value
+    env = NativeEnvironment(undefined=StrictUndefined)
+    env.globals["env_var"] = _env_var
+    env.filters.update(as_text=lambda v: _Text(str(v)), as_bool=_as_bool,
+                       as_number=_as_number, as_native=lambda v: v)
     try:
-        return ProfileRenderer({}).render_data(data)
-    except Exception as exc:  # dbt raises several types; the message is what matters
-        message = " ".join(str(exc).split())
-        raise ConfigError(f"could not render the dbt profile: {REDACTOR.redact(message)}") from exc
+        template = env.from_string(value)
+        pieces = list(template.root_render_func(template.new_context({})))
+    except _Undefined as exc:
+        raise ConfigError(
+            f"the dbt profile uses env_var('{exc.args[0]}') but that environment variable "
+            "is not set (and has no default)"
+        ) from None
+    except Exception as exc:  # a Jinja syntax or runtime error in the profile
+        raise ConfigError(f"could not render a dbt profile value: {REDACTOR.redact(exc)}") from None
+    if len(pieces) == 1 and not isinstance(pieces[0], str | _Text):
+        return pieces[0]  # a filter such as | int produced a native value
+    if len(pieces) == 1 and isinstance(pieces[0], _Text):
+        return str(pieces[0])
+    text = "".join(str(p) for p in pieces)
+    try:
+        native = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+    return native if isinstance(native, bool | int | float) else text
+
+
+def _render(data: Any) -> Any:
+    """Render Jinja in every string of ``data`` (recursively)."""
+    if isinstance(data, str):
+        return _render_value(data)
+    if isinstance(data, Mapping):
+        return {k: _render(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_render(v) for v in data]
+    return data
 
 
 def _register_secrets(settings: Mapping[str, Any]) -> None:

@@ -1,0 +1,563 @@
+"""Salesforce Contact or Lead through ``simple-salesforce`` and Bulk API 2.0.
+
+Contacts: every changed record of a run goes into one CSV file and one Bulk 2.0
+upsert job on the external-ID field (``sf.bulk2.<Object>.upsert``). The job's
+``successfulResults``, ``failedResults`` and ``unprocessedrecords`` are read
+back and matched to records *by the external-ID value*, since Salesforce does
+not keep the input order. Null values are sent as ``#N/A``, which is how Bulk
+API clears a field (an empty cell leaves it unchanged).
+
+Journeys: a trigger becomes a CampaignMember. Before inserting, existing
+members of the campaigns are queried with SOQL and skipped, so a rerun after a
+crash never inserts a member twice; Salesforce's own ``DUPLICATE_VALUE`` answer
+is treated as "already enrolled" as a second line of defence.
+
+``simple-salesforce`` has no retries of its own: the connector gives it a
+:class:`RetryingSession` that retries 5xx answers and dropped connections with
+jittered exponential backoff.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import requests
+
+from sync.config import RetryPolicy, SalesforceDestination
+from sync.destinations.base import (
+    CallStats,
+    ContactRequest,
+    DistinctValues,
+    EnrollmentRequest,
+    FieldSpec,
+    SetupReport,
+)
+from sync.errors import DestinationError
+from sync.ledger import Outcome
+from sync.ratelimit import Backoff
+from sync.secrets import SalesforceCredentials, redact
+
+log = logging.getLogger(__name__)
+
+NULL_VALUE = "#N/A"
+_TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+_METADATA_BATCH = 10
+
+
+class RetryingSession(requests.Session):
+    """A ``requests`` session that retries transient failures and counts calls."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__()
+        self.policy = policy
+        self._sleep = sleep
+        self._backoff = backoff or Backoff(policy)
+        self.stats = CallStats()
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,
+                **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", (30, 300))
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.calls[_call_kind(str(method), str(url))] += 1
+            try:
+                response = super().request(_text(method), _text(url), *args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                if attempt >= self.policy.max_attempts:
+                    raise
+                reason = type(exc).__name__
+            else:
+                if response.status_code not in _TRANSIENT_STATUS or (
+                    attempt >= self.policy.max_attempts
+                ):
+                    return response
+                reason = f"HTTP {response.status_code}"
+            delay = self._backoff.delay(attempt)
+            self.stats.retries += 1
+            log.info("Salesforce %s on %s: retry %d in %.2fs", reason, method, attempt, delay)
+            self._sleep(delay)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _call_kind(method: str, url: str) -> str:
+    path = url.split("?", 1)[0]
+    if "/jobs/ingest" in path:
+        return "bulk"
+    if "/query" in path:
+        return "query"
+    if "/Soap/" in path:
+        return "soap"
+    return "rest"
+
+
+class SalesforceConnector:
+    """A Salesforce org reached with a session or a username/password login."""
+
+    def __init__(
+        self,
+        dest: SalesforceDestination,
+        credentials: SalesforceCredentials,
+        retry: RetryPolicy,
+        *,
+        session: RetryingSession | None = None,
+    ) -> None:
+        from simple_salesforce import Salesforce
+        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+        self.dest = dest
+        self.session = session or RetryingSession(retry)
+        self.stats = self.session.stats
+        try:
+            if credentials.uses_session:
+                self.sf = Salesforce(
+                    instance_url=credentials.instance_url,
+                    session_id=credentials.access_token,
+                    version=dest.api_version,
+                    session=self.session,
+                )
+            else:
+                self.sf = Salesforce(
+                    username=credentials.username,
+                    password=credentials.password,
+                    security_token=credentials.security_token,
+                    domain=credentials.domain,
+                    version=dest.api_version,
+                    session=self.session,
+                )
+        except SalesforceAuthenticationFailed as exc:
+            raise DestinationError(
+                f"Salesforce login failed: {redact(exc)}. Check SALESFORCE_USERNAME, "
+                "SALESFORCE_PASSWORD, SALESFORCE_SECURITY_TOKEN and SALESFORCE_DOMAIN."
+            ) from None
+        except requests.RequestException as exc:
+            raise DestinationError(f"cannot reach Salesforce: {redact(exc)}") from None
+        self._workdir = Path(tempfile.mkdtemp(prefix="segments-sync-sf-"))
+
+    # -- helpers ---------------------------------------------------------------
+    def _guard(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Run a REST call; turn auth and transport failures into clear errors."""
+        from simple_salesforce.exceptions import (
+            SalesforceError,
+            SalesforceExpiredSession,
+            SalesforceResourceNotFound,
+        )
+
+        try:
+            return fn()
+        except SalesforceExpiredSession:
+            raise DestinationError(
+                f"Salesforce rejected the session while {what} (401): refresh "
+                "SALESFORCE_ACCESS_TOKEN or use username/password login"
+            ) from None
+        except SalesforceResourceNotFound as exc:
+            raise DestinationError(f"Salesforce: not found while {what}: {redact(exc)}") from None
+        except (SalesforceError, requests.RequestException) as exc:
+            raise DestinationError(f"Salesforce error while {what}: {redact(exc)}") from None
+
+    def query_all(self, soql: str) -> list[dict[str, Any]]:
+        result = self._guard("querying", lambda: self.sf.query_all(soql))
+        return list(result.get("records", []))
+
+    @property
+    def member_field(self) -> str:
+        return "ContactId" if self.dest.object == "Contact" else "LeadId"
+
+    # -- preflight and setup -----------------------------------------------------
+    def preflight(self, distinct_values: DistinctValues) -> list[str]:
+        """Check the object's fields (describe) and the journey campaigns exist."""
+        sobject = getattr(self.sf, self.dest.object)
+        described = self._guard(f"describing {self.dest.object}", sobject.describe)
+        fields = {f["name"].lower(): f for f in described.get("fields", [])}
+        key = self.dest.match_key.field
+        key_meta = fields.get(key.lower())
+        if key_meta is None:
+            raise DestinationError(
+                f"Salesforce {self.dest.object} has no field {key} (match key of "
+                f"{self.dest.name}): run `segments sync setup`"
+            )
+        if not key_meta.get("externalId"):
+            raise DestinationError(
+                f"Salesforce field {self.dest.object}.{key} is not an External ID field; "
+                "Bulk upsert needs one (run `segments sync setup` or mark it External ID)"
+            )
+        wanted = [m.field for m in self.dest.fields] + list(self.dest.constants)
+        missing = [f for f in wanted if f.lower() not in fields]
+        if missing:
+            raise DestinationError(
+                f"Salesforce {self.dest.object} is missing field(s) {', '.join(missing)}: run "
+                "`segments sync setup`, then grant field-level security to the integration user"
+            )
+        readonly = [f for f in wanted if not fields[f.lower()].get("updateable", True)]
+        if readonly:
+            raise DestinationError(
+                f"Salesforce fields not writable by this user: {', '.join(readonly)} "
+                "(grant Edit in field-level security or the sync permission set)"
+            )
+        campaigns = sorted(set(self.dest.journeys.values()))
+        if campaigns:
+            found = self.query_all(
+                "SELECT Id, Name, IsActive FROM Campaign WHERE Id IN ("
+                + ", ".join(_soql_str(c) for c in campaigns) + ")"
+            )
+            found_ids = {str(r["Id"])[:15] for r in found}
+            absent = [
+                f"{journey} -> {cid}"
+                for journey, cid in self.dest.journeys.items()
+                if cid[:15] not in found_ids
+            ]
+            if absent:
+                raise DestinationError(
+                    f"Salesforce Campaign(s) not found for journeys: {', '.join(absent)}"
+                )
+        return []
+
+    def setup(self, specs: list[FieldSpec], permission_set: str | None = None) -> SetupReport:
+        """Create or update the custom fields with the Metadata API; say what to grant."""
+        report = SetupReport()
+        obj = self.dest.object
+        md = self._guard("opening the Metadata API", lambda: self.sf.mdapi)
+        custom = [s for s in specs if s.name.endswith("__c")]
+        for spec in specs:
+            if not spec.name.endswith("__c"):
+                report.unchanged.append(f"{obj}.{spec.name} (standard field, not created)")
+        for start in range(0, len(custom), _METADATA_BATCH):
+            chunk = custom[start : start + _METADATA_BATCH]
+            metadata = [md.CustomField(**_custom_field(obj, spec)) for spec in chunk]
+            try:
+                md.CustomField.upsert(metadata)
+            except Exception as exc:  # mdapi raises a bare Exception listing failures
+                report.errors.append(f"custom fields {', '.join(s.name for s in chunk)}: "
+                                     f"{redact(exc).strip()}")
+                continue
+            report.updated.extend(f"{obj}.{s.name}" for s in chunk)
+        field_names = [f"{obj}.{s.name}" for s in custom]
+        if permission_set and field_names:
+            try:
+                md.PermissionSet.upsert([
+                    md.PermissionSet(
+                        fullName=permission_set,
+                        label=permission_set.replace("_", " "),
+                        fieldPermissions=[
+                            md.PermissionSetFieldPermissions(field=name, editable=True,
+                                                             readable=True)
+                            for name in field_names
+                        ],
+                    )
+                ])
+                report.updated.append(f"permission set {permission_set}")
+            except Exception as exc:
+                report.errors.append(f"permission set {permission_set}: {redact(exc).strip()}")
+        ps = permission_set or "Segments_Sync"
+        report.instructions += [
+            "Field-level security: new custom fields are hidden until granted. Give the "
+            f"integration user Read and Edit on {', '.join(field_names) or 'the mapped fields'}"
+            f" (Setup > Object Manager > {obj} > Fields > Set Field-Level Security), or through "
+            f"the permission set {ps}"
+            + ("" if permission_set else " (create it with `segments sync setup "
+               "--permission-set Segments_Sync`)") + ".",
+            f"Assign the permission set: `sf org assign permset --name {ps}` or Setup > Users > "
+            "Permission Set Assignments.",
+            f"Object permissions for the integration user: Read, Create, Edit on {obj}; Read on "
+            "Campaign; Read, Create on CampaignMember; the user needs 'API Enabled' and, for "
+            "campaigns, the 'Marketing User' checkbox.",
+        ]
+        if obj in ("Contact", "Lead"):
+            required = "LastName" if obj == "Contact" else "LastName and Company"
+            report.instructions.append(
+                f"Creating a {obj} requires {required}: map a column to it or set it under "
+                "`constants` (constants are written on every upsert of a changed record)."
+            )
+        return report
+
+    # -- sinks -------------------------------------------------------------------
+    def contact_sink(self) -> SalesforceContactSink:
+        return SalesforceContactSink(self)
+
+    def enrollment_sink(self) -> SalesforceEnrollmentSink:
+        return SalesforceEnrollmentSink(self)
+
+    def bulk(self, object_name: str) -> Any:
+        return getattr(self.sf.bulk2, object_name)
+
+    def job_results(self, bulk: Any, job_id: str) -> Iterator[tuple[str, dict[str, str]]]:
+        """Yield (kind, row) for every successful, failed and unprocessed row of a job."""
+        for kind, getter in (
+            ("success", bulk.get_successful_records),
+            ("failed", bulk.get_failed_records),
+            ("unprocessed", bulk.get_unprocessed_records),
+        ):
+            path = self._workdir / f"{job_id}-{kind}.csv"
+
+            def download(get: Any = getter, target: Path = path) -> Any:
+                return get(job_id, file=str(target))
+
+            self._guard(f"reading {kind} results of job {job_id}", download)
+            with path.open(newline="", encoding="utf-8") as handle:
+                for row in csv.DictReader(handle):
+                    yield kind, row
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self._workdir, ignore_errors=True)
+        self.session.close()
+
+
+def _soql_str(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _custom_field(obj: str, spec: FieldSpec) -> dict[str, Any]:
+    base: dict[str, Any] = {"fullName": f"{obj}.{spec.name}", "label": spec.label[:40],
+                            "description": "Written by segments sync from the warehouse."}
+    if spec.type == "number":
+        base.update(type="Number", precision=18, scale=0)
+    elif spec.type == "decimal":
+        base.update(type="Number", precision=18, scale=4)
+    elif spec.type == "date":
+        base.update(type="Date")
+    elif spec.type == "boolean":
+        base.update(type="Checkbox", defaultValue="false")
+    else:
+        base.update(type="Text", length=255)
+    if spec.unique:
+        base.update(type="Text", length=255, externalId=True, unique=True, caseSensitive=False)
+    return base
+
+
+class SalesforceContactSink:
+    """Collects the run's changed records into one CSV, then one Bulk upsert job."""
+
+    def __init__(self, connector: SalesforceConnector) -> None:
+        self.connector = connector
+        self.dest = connector.dest
+        self.columns = [self.dest.match_key.field, *(m.field for m in self.dest.fields),
+                        *self.dest.constants]
+        fd, name = tempfile.mkstemp(prefix="contacts-", suffix=".csv", dir=connector._workdir)
+        os.close(fd)
+        self.path = Path(name)
+        self._handle = self.path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._handle, lineterminator="\n")
+        self._writer.writerow(self.columns)
+        self._pending: dict[str, ContactRequest] = {}
+
+    def add(self, request: ContactRequest) -> list[Outcome]:
+        row = [request.key]
+        for name in self.columns[1:]:
+            value = request.payload.get(name)
+            row.append(NULL_VALUE if value is None else value)
+        self._writer.writerow(row)
+        self._pending[request.key] = request
+        return []
+
+    def unsent(self) -> list[ContactRequest]:
+        return list(self._pending.values())
+
+    def flush(self) -> list[Outcome]:
+        self._handle.close()
+        if not self._pending:
+            return []
+        pending = self._pending
+        self._pending = {}
+        bulk = self.connector.bulk(self.dest.object)
+        self.connector.stats.jobs[self.dest.object] += 1
+        try:
+            jobs = bulk.upsert(
+                csv_file=str(self.path),
+                external_id_field=self.dest.match_key.field,
+                wait=cast(int, self.dest.bulk_poll_seconds),
+            )
+        except Exception as exc:
+            message = f"Bulk upsert job failed: {_short(exc)}"
+            return [_contact_failed(req, message) for req in pending.values()]
+        finally:
+            self.path.unlink(missing_ok=True)
+        outcomes: dict[str, Outcome] = {}
+        key_field = self.dest.match_key.field
+        for job in jobs:
+            job_id = str(job["job_id"])
+            for kind, row in self.connector.job_results(bulk, job_id):
+                req = pending.get(row.get(key_field, ""))
+                if req is None or req.key in outcomes:
+                    continue
+                if kind == "success":
+                    created = str(row.get("sf__Created", "")).lower() == "true"
+                    outcomes[req.key] = Outcome(
+                        record_type="contact",
+                        key=req.key,
+                        action="create" if created else "update",
+                        status="succeeded",
+                        value_hash=req.value_hash,
+                        destination_id=row.get("sf__Id") or None,
+                    )
+                elif kind == "failed":
+                    outcomes[req.key] = _contact_failed(
+                        req, row.get("sf__Error") or "failed without an error message"
+                    )
+                else:
+                    outcomes[req.key] = _contact_failed(req, "not processed by the Bulk job")
+        return [
+            outcomes.get(req.key)
+            or _contact_failed(req, "Salesforce returned no result for this record")
+            for req in pending.values()
+        ]
+
+
+def _short(exc: BaseException) -> str:
+    return redact(" ".join(str(exc).split()))[:1000]
+
+
+def _contact_failed(req: ContactRequest, error: str) -> Outcome:
+    return Outcome(
+        record_type="contact",
+        key=req.key,
+        action=req.guess_action,
+        status="failed",
+        value_hash=req.value_hash,
+        error=redact(error),
+    )
+
+
+class SalesforceEnrollmentSink:
+    """Collects enrollments; on flush skips existing members and inserts the rest."""
+
+    def __init__(self, connector: SalesforceConnector) -> None:
+        self.connector = connector
+        self.dest = connector.dest
+        self._pairs: dict[tuple[str, str], list[EnrollmentRequest]] = {}
+        self.stale_contacts: set[str] = set()
+
+    def add(self, request: EnrollmentRequest) -> list[Outcome]:
+        pair = (request.target_id[:15], request.contact_id[:15])
+        self._pairs.setdefault(pair, []).append(request)
+        return []
+
+    def unsent(self) -> list[EnrollmentRequest]:
+        return [r for reqs in self._pairs.values() for r in reqs]
+
+    def _existing(self) -> dict[tuple[str, str], str]:
+        member = self.connector.member_field
+        campaigns = sorted({c for c, _ in self._pairs})
+        contacts = sorted({m for _, m in self._pairs})
+        found: dict[tuple[str, str], str] = {}
+        step = self.dest.soql_in_chunk
+        for start in range(0, len(contacts), step):
+            chunk = contacts[start : start + step]
+            soql = (
+                f"SELECT Id, CampaignId, {member} FROM CampaignMember "
+                f"WHERE CampaignId IN ({', '.join(_soql_str(c) for c in campaigns)}) "
+                f"AND {member} IN ({', '.join(_soql_str(c) for c in chunk)})"
+            )
+            for record in self.connector.query_all(soql):
+                pair = (str(record["CampaignId"])[:15], str(record.get(member) or "")[:15])
+                found[pair] = str(record["Id"])
+        return found
+
+    def flush(self) -> list[Outcome]:
+        if not self._pairs:
+            return []
+        pairs = self._pairs
+        outcomes: list[Outcome] = []
+        try:
+            existing = self._existing()
+        except DestinationError as exc:
+            self._pairs = {}
+            return [_enrolled(r, "failed", error=str(exc)) for reqs in pairs.values() for r in reqs]
+        to_insert: list[tuple[str, str]] = []
+        for pair, reqs in pairs.items():
+            if pair in existing:
+                outcomes += [_enrolled(r, "succeeded", existing[pair], "already_member")
+                             for r in reqs]
+            else:
+                to_insert.append(pair)
+        self._pairs = {}
+        if to_insert:
+            outcomes += self._insert(to_insert, pairs)
+        return outcomes
+
+    def _insert(self, to_insert: list[tuple[str, str]],
+                pairs: dict[tuple[str, str], list[EnrollmentRequest]]) -> list[Outcome]:
+        member = self.connector.member_field
+        status = self.dest.campaign_member_status
+        path = self.connector._workdir / "campaign-members.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["CampaignId", member] + (["Status"] if status else []))
+            for campaign, contact in to_insert:
+                first = pairs[(campaign, contact)][0]
+                writer.writerow([first.target_id, first.contact_id] + ([status] if status else []))
+        bulk = self.connector.bulk("CampaignMember")
+        self.connector.stats.jobs["CampaignMember"] += 1
+        try:
+            jobs = bulk.insert(csv_file=str(path), wait=cast(int, self.dest.bulk_poll_seconds))
+        except Exception as exc:
+            message = f"CampaignMember Bulk insert failed: {_short(exc)}"
+            return [_enrolled(r, "failed", error=message) for p in to_insert for r in pairs[p]]
+        finally:
+            path.unlink(missing_ok=True)
+        done: dict[tuple[str, str], Outcome | None] = {}
+        results: list[Outcome] = []
+        for job in jobs:
+            for kind, row in self.connector.job_results(bulk, str(job["job_id"])):
+                pair = (str(row.get("CampaignId", ""))[:15], str(row.get(member, ""))[:15])
+                if pair not in pairs or pair in done:
+                    continue
+                error = row.get("sf__Error") or ""
+                reqs = pairs[pair]
+                if kind == "success":
+                    results += [_enrolled(r, "succeeded", row.get("sf__Id")) for r in reqs]
+                elif "DUPLICATE_VALUE" in error:
+                    results += [_enrolled(r, "succeeded", None, "already_member") for r in reqs]
+                elif kind == "failed" and _is_missing_contact(error):
+                    self.stale_contacts.update(r.customer_key for r in reqs)
+                    results += [_enrolled(r, "failed", error=f"{error} (the contact will be "
+                                          "re-created and enrolled next run)") for r in reqs]
+                else:
+                    results += [_enrolled(r, "failed", error=error or "not processed")
+                                for r in reqs]
+                done[pair] = None
+        for pair in to_insert:
+            if pair not in done:
+                results += [_enrolled(r, "failed", error="Salesforce returned no result")
+                            for r in pairs[pair]]
+        return results
+
+
+def _is_missing_contact(error: str) -> bool:
+    return any(code in error for code in ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"))
+
+
+def _enrolled(
+    req: EnrollmentRequest,
+    status: str,
+    member_id: str | None = None,
+    action: str = "enroll",
+    error: str | None = None,
+) -> Outcome:
+    return Outcome(
+        record_type="enrollment",
+        key=req.trigger_id,
+        action=action,
+        status=status,  # type: ignore[arg-type]
+        value_hash=req.value_hash,
+        destination_id=member_id,
+        error=redact(error) if error else None,
+    )
