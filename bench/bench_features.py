@@ -23,11 +23,15 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import Measured, run_measured  # noqa: E402
+from bench.measure import Measured, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FEATURE_STAGE = [
-    "path:models/staging", "path:models/intermediate", "path:models/features", "path:models/quality", "path:seeds",
+    "path:models/staging",
+    "path:models/intermediate",
+    "path:models/features",
+    "path:models/quality",
+    "path:seeds/rfm_segment_grid.csv",
 ]
 BIN = Path(sys.executable).parent
 
@@ -39,20 +43,37 @@ def demo_file(customers: int, seed: int, console: Console) -> Path:
     path = folder / f"demo_{customers}_{seed}.duckdb"
     if not path.exists():
         console.print(f"generating demo data: {customers:,} customers")
-        made = run_measured([str(BIN / "segments"), "demo-data", "--customers", str(customers),
-                             "--seed", str(seed), "--duckdb", str(path)])
+        script = (
+            "from segmentation.demo import generate_demo_data; "
+            f"generate_demo_data({str(path)!r}, customers={customers}, seed={seed})"
+        )
+        made = run_measured([sys.executable, "-c", script])
         if made.returncode != 0:
             raise SystemExit(made.output)
-        console.print(f"  generated in {made.wall_seconds:.1f} s, peak {made.peak_rss_mib:,.0f} MiB")
+        console.print(
+            f"  generated in {made.wall_seconds:.1f} s, peak {made.peak_rss_mib:,.0f} MiB"
+        )
     return path
 
 
 def dbt_feature_stage(path: Path) -> tuple[Measured, float]:
     """Measure `dbt build` of the feature stage; also return the models' own elapsed time."""
     target = path.parent / f"target_{path.stem}"
-    env = {**os.environ, "SEGMENTS_DUCKDB_PATH": str(path), "DBT_PROFILES_DIR": str(REPO_ROOT),
-           "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(path.parent / "logs")}
-    command = [str(BIN / "dbt"), "build", "--select", *FEATURE_STAGE]
+    env = {
+        **os.environ,
+        "SEGMENTS_DUCKDB_PATH": str(path),
+        "DBT_PROFILES_DIR": str(REPO_ROOT),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(path.parent / "logs"),
+    }
+    command = [
+        str(BIN / "dbt"),
+        "build",
+        "--indirect-selection",
+        "cautious",
+        "--select",
+        *FEATURE_STAGE,
+    ]
     measured = run_measured(command, env=env, cwd=REPO_ROOT)
     if measured.returncode != 0:
         raise SystemExit(measured.output)
@@ -61,7 +82,9 @@ def dbt_feature_stage(path: Path) -> tuple[Measured, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-pandas", action="store_true")
@@ -69,8 +92,16 @@ def main() -> None:
     console = Console()
 
     table = Table(title="Feature stage: dbt build on DuckDB vs pandas")
-    for column in ("customers", "order lines", "dbt wall s", "dbt models s", "dbt peak MiB",
-                   "pandas wall s", "pandas peak MiB", "pandas / dbt"):
+    for column in (
+        "customers",
+        "order lines",
+        "dbt wall s",
+        "dbt models s",
+        "dbt peak MiB",
+        "pandas wall s",
+        "pandas peak MiB",
+        "pandas / dbt",
+    ):
         table.add_column(column, justify="right")
     records = []
     for size in args.sizes:
@@ -80,18 +111,36 @@ def main() -> None:
         con.close()
         console.print(f"dbt feature stage at {size:,} customers ...")
         dbt, models_elapsed = dbt_feature_stage(path)
-        record = {"customers": size, "order_lines": lines, "dbt_wall_s": dbt.wall_seconds,
-                  "dbt_models_s": models_elapsed, "dbt_peak_mib": dbt.peak_rss_mib}
-        row = [f"{size:,}", f"{lines:,}", f"{dbt.wall_seconds:.1f}", f"{models_elapsed:.1f}",
-               f"{dbt.peak_rss_mib:,.0f}"]
+        record = {
+            "customers": size,
+            "order_lines": lines,
+            "dbt_wall_s": dbt.wall_seconds,
+            "dbt_models_s": models_elapsed,
+            "dbt_peak_mib": dbt.peak_rss_mib,
+        }
+        row = [
+            f"{size:,}",
+            f"{lines:,}",
+            f"{dbt.wall_seconds:.1f}",
+            f"{models_elapsed:.1f}",
+            f"{dbt.peak_rss_mib:,.0f}",
+        ]
         if not args.skip_pandas:
             console.print(f"pandas baseline at {size:,} customers ...")
-            pandas = run_measured([sys.executable, str(REPO_ROOT / "bench" / "pandas_features.py"), str(path)])
+            pandas = run_measured(
+                [sys.executable, str(REPO_ROOT / "bench" / "pandas_features.py"), str(path)]
+            )
             if pandas.returncode != 0:
                 raise SystemExit(pandas.output)
             ratio = pandas.wall_seconds / dbt.wall_seconds
-            record.update({"pandas_wall_s": pandas.wall_seconds, "pandas_peak_mib": pandas.peak_rss_mib,
-                           "ratio": ratio, "pandas_steps": json.loads(pandas.output.strip().splitlines()[-1])})
+            record.update(
+                {
+                    "pandas_wall_s": pandas.wall_seconds,
+                    "pandas_peak_mib": pandas.peak_rss_mib,
+                    "ratio": ratio,
+                    "pandas_steps": json.loads(pandas.output.strip().splitlines()[-1]),
+                }
+            )
             row += [f"{pandas.wall_seconds:.1f}", f"{pandas.peak_rss_mib:,.0f}", f"{ratio:.1f}x"]
         else:
             row += ["-", "-", "-"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from dataclasses import dataclass
@@ -33,7 +34,10 @@ def _tree_rss(process: psutil.Process) -> int:
 
 
 def run_measured(
-    command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, interval: float = 0.02
+    command: list[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    interval: float = 0.02,
 ) -> Measured:
     """Run ``command``, sampling the resident memory of its process tree every ``interval`` seconds."""
     started = time.perf_counter()
@@ -43,10 +47,8 @@ def run_measured(
         watched = psutil.Process(child.pid)
         peak = 0
         while child.poll() is None:
-            try:
+            with contextlib.suppress(psutil.Error):
                 peak = max(peak, _tree_rss(watched))
-            except psutil.Error:
-                pass
             time.sleep(interval)
         output = child.stdout.read() if child.stdout else ""
     return Measured(time.perf_counter() - started, peak, child.returncode, output)

@@ -51,20 +51,30 @@ def compute(path: Path) -> dict[str, float]:
         order_date=("order_date", "min"), revenue=("revenue", "sum"), channel=("channel", "min")
     )
     rfm = orders.groupby(level="customer_id").agg(
-        last=("order_date", "max"), first=("order_date", "min"), frequency=("revenue", "size"),
+        last=("order_date", "max"),
+        first=("order_date", "min"),
+        frequency=("revenue", "size"),
         monetary=("revenue", "sum"),
     )
     rfm["recency_days"] = (as_of - rfm["last"]).dt.days
     rfm["tenure_days"] = (as_of - rfm["first"]).dt.days
     rfm["avg_order_value"] = rfm["monetary"] / rfm["frequency"]
     n = len(rfm)
-    for name, column, ascending in (("r", "recency_days", False), ("f", "frequency", True), ("m", "monetary", True)):
+    for name, column, ascending in (
+        ("r", "recency_days", False),
+        ("f", "frequency", True),
+        ("m", "monetary", True),
+    ):
         ranks = rfm[column].rank(method="min", ascending=ascending)
-        rfm[f"{name}_score"] = np.minimum(5, 1 + np.floor(5 * (ranks - 1) / max(n - 1, 1))).astype(int)
+        rfm[f"{name}_score"] = np.minimum(5, 1 + np.floor(5 * (ranks - 1) / max(n - 1, 1))).astype(
+            int
+        )
     timings["rfm"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    lines = lines.merge(products.astype({"product_id": lines["product_id"].dtype}), on="product_id", how="left")
+    lines = lines.merge(
+        products.astype({"product_id": lines["product_id"].dtype}), on="product_id", how="left"
+    )
     by_category = lines.pivot_table(
         index="customer_id", columns="category", values="revenue", aggfunc="sum", fill_value=0.0
     )
@@ -79,7 +89,9 @@ def compute(path: Path) -> dict[str, float]:
     channel_shares = channel_orders.div(channel_orders.sum(axis=1), axis=0)
     timings["channel_shares"] = time.perf_counter() - step
 
-    features = rfm.join(category_shares.add_prefix("cat_share__")).join(channel_shares.add_prefix("chan_share__"))
+    features = rfm.join(category_shares.add_prefix("cat_share__")).join(
+        channel_shares.add_prefix("chan_share__")
+    )
     features["category_concentration"] = concentration
     timings["customers"] = float(len(features))
     timings["total"] = time.perf_counter() - started

@@ -10,7 +10,6 @@ select
     lines.line_number,
     lines.customer_id,
     lines.ordered_at,
-    lines.product_id,
     lines.quantity * lines.unit_price as gross_amount,
     coalesce(lines.discount, 0) as discount_amount,
     lines.quantity * lines.unit_price - coalesce(lines.discount, 0) as line_revenue,

@@ -2,7 +2,10 @@
   Every staged order line with the first contract rule it breaks, if any.
   A duplicate line key keeps its first copy; the extra copies are flagged.
   Without line_number, the key is the whole row (exact duplicates).
+  A view: its two readers (int_order_lines, data_quality) each scan it once,
+  which is cheaper than writing every raw line to a table.
 -#}
+{{ config(materialized='view') }}
 {%- set present = segments_column_names('order_lines') -%}
 {%- if present is none or 'line_number' in present -%}
   {%- set line_key = ['order_id', 'line_number'] -%}

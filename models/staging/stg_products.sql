@@ -3,7 +3,7 @@
 {% if segments_using('products') -%}
 {%- set present = segments_require_source('products', ['product_id', 'category']) -%}
 select
-    cast(product_id as {{ dbt.type_string() }}) as product_id,
+    product_id,
     lower(trim(category)) as category,
     {{ segments_optional_column(present, 'brand', dbt.type_string(), 'trim(brand)') }} as brand
 from {{ source('segments_raw', 'products') }}
