@@ -50,9 +50,7 @@ def demo_file(customers: int, seed: int, console: Console) -> Path:
         made = run_measured([sys.executable, "-c", script])
         if made.returncode != 0:
             raise SystemExit(made.output)
-        console.print(
-            f"  generated in {made.wall_seconds:.1f} s, peak {made.peak_rss_mib:,.0f} MiB"
-        )
+        console.print(f"  generated in {made.wall_seconds:.1f} s, peak {made.peak_rss_mib:,.0f} MiB")
     return path
 
 
@@ -82,9 +80,7 @@ def dbt_feature_stage(path: Path) -> tuple[Measured, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-pandas", action="store_true")
@@ -127,9 +123,7 @@ def main() -> None:
         ]
         if not args.skip_pandas:
             console.print(f"pandas baseline at {size:,} customers ...")
-            pandas = run_measured(
-                [sys.executable, str(REPO_ROOT / "bench" / "pandas_features.py"), str(path)]
-            )
+            pandas = run_measured([sys.executable, str(REPO_ROOT / "bench" / "pandas_features.py"), str(path)])
             if pandas.returncode != 0:
                 raise SystemExit(pandas.output)
             ratio = pandas.wall_seconds / dbt.wall_seconds

@@ -66,15 +66,11 @@ def compute(path: Path) -> dict[str, float]:
         ("m", "monetary", True),
     ):
         ranks = rfm[column].rank(method="min", ascending=ascending)
-        rfm[f"{name}_score"] = np.minimum(5, 1 + np.floor(5 * (ranks - 1) / max(n - 1, 1))).astype(
-            int
-        )
+        rfm[f"{name}_score"] = np.minimum(5, 1 + np.floor(5 * (ranks - 1) / max(n - 1, 1))).astype(int)
     timings["rfm"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    lines = lines.merge(
-        products.astype({"product_id": lines["product_id"].dtype}), on="product_id", how="left"
-    )
+    lines = lines.merge(products.astype({"product_id": lines["product_id"].dtype}), on="product_id", how="left")
     by_category = lines.pivot_table(
         index="customer_id", columns="category", values="revenue", aggfunc="sum", fill_value=0.0
     )
@@ -89,9 +85,7 @@ def compute(path: Path) -> dict[str, float]:
     channel_shares = channel_orders.div(channel_orders.sum(axis=1), axis=0)
     timings["channel_shares"] = time.perf_counter() - step
 
-    features = rfm.join(category_shares.add_prefix("cat_share__")).join(
-        channel_shares.add_prefix("chan_share__")
-    )
+    features = rfm.join(category_shares.add_prefix("cat_share__")).join(channel_shares.add_prefix("chan_share__"))
     features["category_concentration"] = concentration
     timings["customers"] = float(len(features))
     timings["total"] = time.perf_counter() - started

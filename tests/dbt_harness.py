@@ -17,9 +17,7 @@ class DbtResult:
     output: str
 
 
-def run_dbt(
-    args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None = None
-) -> DbtResult:
+def run_dbt(args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None = None) -> DbtResult:
     """Run ``dbt <args>`` in a subprocess with SEGMENTS_DUCKDB_PATH pointing at ``duckdb_path``.
 
     A subprocess keeps each run's dbt state (adapter caches, flags) separate,

@@ -35,17 +35,12 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def hand_rfm(
-    duckdb_path: Path, as_of: dt.date | None = None
-) -> tuple[dt.date, dict[object, HandRfm]]:
+def hand_rfm(duckdb_path: Path, as_of: dt.date | None = None) -> tuple[dt.date, dict[object, HandRfm]]:
     """Return (as_of_date, {customer_id: HandRfm}) for the raw order lines in the file."""
     con = duckdb.connect(str(duckdb_path), read_only=True)
     try:
         columns = _columns(con, "raw.order_lines")
-        rows = [
-            dict(zip(columns, r, strict=True))
-            for r in con.execute("select * from raw.order_lines").fetchall()
-        ]
+        rows = [dict(zip(columns, r, strict=True)) for r in con.execute("select * from raw.order_lines").fetchall()]
     finally:
         con.close()
 

@@ -39,9 +39,7 @@ def _assert_rfm_matches_hand(path: Path, as_of: dt.date | None = None) -> int:
         "select customer_id, as_of_date, recency_days, frequency, monetary_total, tenure_days, "
         "avg_order_value from main.customer_rfm",
     )
-    assert {r[0] for r in rows} == set(expected), (
-        "customers in scope differ from the hand computation"
-    )
+    assert {r[0] for r in rows} == set(expected), "customers in scope differ from the hand computation"
     for customer_id, as_of_date, recency, frequency, monetary, tenure, aov in rows:
         hand = expected[customer_id]
         assert as_of_date == expected_as_of
@@ -50,9 +48,9 @@ def _assert_rfm_matches_hand(path: Path, as_of: dt.date | None = None) -> int:
             hand.frequency,
             hand.tenure_days,
         ), customer_id
-        assert Decimal(str(monetary)).quantize(Decimal("0.01")) == hand.monetary_total.quantize(
-            Decimal("0.01")
-        ), customer_id
+        assert Decimal(str(monetary)).quantize(Decimal("0.01")) == hand.monetary_total.quantize(Decimal("0.01")), (
+            customer_id
+        )
         assert aov == pytest.approx(float(hand.monetary_total) / hand.frequency, abs=0.005)
     return len(rows)
 
@@ -74,9 +72,7 @@ def test_every_customer_gets_exactly_one_rfm_cell(demo_warehouse: DemoWarehouse)
 
 
 def test_data_quality_counts_every_planted_defect(demo_warehouse: DemoWarehouse) -> None:
-    expected = dict(
-        _query(demo_warehouse.path, "select reason, rows from raw.demo_dirty_rows_expected")
-    )
+    expected = dict(_query(demo_warehouse.path, "select reason, rows from raw.demo_dirty_rows_expected"))
     counted = dict(
         _query(
             demo_warehouse.path,
@@ -118,9 +114,7 @@ def test_shares_sum_to_one_and_rates_stay_in_range(demo_warehouse: DemoWarehouse
     assert bad_rates == 0
 
 
-def test_past_as_of_date_reproduces_what_was_known_then(
-    demo_warehouse: DemoWarehouse, tmp_path: Path
-) -> None:
+def test_past_as_of_date_reproduces_what_was_known_then(demo_warehouse: DemoWarehouse, tmp_path: Path) -> None:
     past = tmp_path / "past.duckdb"
     past.write_bytes(demo_warehouse.path.read_bytes())
     as_of = dt.date(2026, 4, 1)
@@ -145,9 +139,7 @@ def test_past_as_of_date_reproduces_what_was_known_then(
         f"where dq_reason is null and ordered_at < date '{as_of}')",
     )[0][0]
     assert later_only > 0, "the demo should hold customers whose first order is after the date"
-    assert _query(past, "select max(last_order_at) from main.customer_rfm")[0][0] < dt.datetime(
-        2026, 4, 1
-    )
+    assert _query(past, "select max(last_order_at) from main.customer_rfm")[0][0] < dt.datetime(2026, 4, 1)
     assert in_scope < _query(demo_warehouse.path, "select count(*) from main.customer_rfm")[0][0]
 
 
@@ -162,24 +154,16 @@ def minimal_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_minimal_input_contract_builds_and_computes_rfm(minimal_warehouse: Path) -> None:
     columns = [r[0] for r in _query(minimal_warehouse, "describe raw.order_lines")]
-    assert sorted(columns) == sorted(
-        ["order_id", "customer_id", "ordered_at", "quantity", "unit_price"]
-    )
-    result = run_dbt(
-        ["build", "--indirect-selection", "cautious", "--select", FEATURES], minimal_warehouse
-    )
+    assert sorted(columns) == sorted(["order_id", "customer_id", "ordered_at", "quantity", "unit_price"])
+    result = run_dbt(["build", "--indirect-selection", "cautious", "--select", FEATURES], minimal_warehouse)
     assert result.ok, result.output
     assert "optional source table" in result.output and "products" in result.output
     _assert_rfm_matches_hand(minimal_warehouse)
     feature_columns = {r[0] for r in _query(minimal_warehouse, "describe main.customer_features")}
-    assert not any(
-        c.startswith(("cat_share__", "chan_share__", "events_per_month__")) for c in feature_columns
-    )
+    assert not any(c.startswith(("cat_share__", "chan_share__", "events_per_month__")) for c in feature_columns)
 
 
-def test_missing_required_column_names_table_and_column(
-    minimal_warehouse: Path, tmp_path: Path
-) -> None:
+def test_missing_required_column_names_table_and_column(minimal_warehouse: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.duckdb"
     broken.write_bytes(minimal_warehouse.read_bytes())
     con = duckdb.connect(str(broken))
@@ -191,9 +175,7 @@ def test_missing_required_column_names_table_and_column(
     assert "order_lines" in result.output
 
 
-def test_missing_required_table_names_it_and_the_vars(
-    minimal_warehouse: Path, tmp_path: Path
-) -> None:
+def test_missing_required_table_names_it_and_the_vars(minimal_warehouse: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(minimal_warehouse.read_bytes())
     result = run_dbt(
