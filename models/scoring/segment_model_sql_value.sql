@@ -1,0 +1,14 @@
+{#-
+  Fitted model versions of the value view where dbt Python models do not run
+  (Postgres, Spark, Redshift, ...): `segments fit --view value` appends a version,
+  dbt never rewrites it. Same columns as the Python model segment_model_value.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=false,
+    on_schema_change='append_new_columns',
+    enabled=not segments_python_models_enabled(),
+) }}
+
+{{ segments_model_store('value') }}
