@@ -104,7 +104,11 @@ def _load(ctx: click.Context) -> SyncConfig:
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        # Logs and CI output: do not squeeze the tables into 80 columns.
+        console = Console(highlight=False, width=200)
+    return console
 
 
 @click.group(name="sync")

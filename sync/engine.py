@@ -46,8 +46,10 @@ from sync.records import (
     contact_columns_needed,
     enrollment_hash,
     format_value,
+    key_expression,
     trigger_candidates,
     trigger_columns_needed,
+    trigger_key_column,
 )
 from sync.secrets import redact
 from sync.warehouse import Warehouse
@@ -416,9 +418,33 @@ class Engine:
                                 [_pending_enroll(r, exc) for r in sink.unsent()], counts)
         finally:
             if sink.stale_contacts:
-                self.ledger.forget(dest.name, "contact", sink.stale_contacts)
+                self._forget_contacts(dest, sink.stale_contacts)
             self.progress.stop()
         return stopped
+
+    def _forget_contacts(self, dest: Destination, keys: set[str]) -> None:
+        """The CRM lost these contacts: re-create them and redo their enrollments.
+
+        Deleting a contact in the CRM also removes its campaign/list
+        memberships, so the confirmed enrollments of those customers are
+        forgotten as well and are redone once the contact exists again.
+        """
+        self.ledger.forget(dest.name, "contact", keys)
+        wcfg = self.config.warehouse
+        if wcfg.triggers_table is None:
+            return
+        d = self.wh.dialect
+        key = key_expression(dest, trigger_key_column(dest, wcfg), d.string_type, alias="t")
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            chunk = ", ".join(d.literal(k) for k in ordered[start : start + 500])
+            self.wh.execute(
+                f"DELETE FROM {d.relation(self.ledger.state)} "
+                f"WHERE destination = {d.literal(dest.name)} AND record_type = 'enrollment' "
+                f"AND record_key IN (SELECT CAST(t.{wcfg.trigger_columns.trigger_id} AS "
+                f"{d.string_type}) FROM {d.relation(wcfg.triggers_table)} t "
+                f"WHERE {key} IN ({chunk}))"
+            )
 
     def _count_pending_enrollments(
         self, dest: Destination, run_id: str, counts: RunCounts, why: Exception

@@ -83,9 +83,10 @@ class RetryingSession(requests.Session):
                     raise
                 reason = type(exc).__name__
             else:
-                if response.status_code not in _TRANSIENT_STATUS or (
-                    attempt >= self.policy.max_attempts
-                ):
+                transient = response.status_code in _TRANSIENT_STATUS
+                if response.status_code == 500 and "/services/Soap/" in _text(url):
+                    transient = False  # SOAP reports every fault (bad login…) as HTTP 500
+                if not transient or attempt >= self.policy.max_attempts:
                     return response
                 reason = f"HTTP {response.status_code}"
             delay = self._backoff.delay(attempt)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from sync.cli import sync_group
-from tests.sync.checks import assert_everything_synced, seed_all
-from tests.sync.conftest import Crm, Warehouse, write_config
+from sync.cli import EXIT_OK, sync_group
+from tests.sync.checks import (
+    assert_everything_synced,
+    expected_enrollments,
+    seed_all,
+)
+from tests.sync.conftest import Crm, Warehouse, segment_row, trigger_rows, write_config
 
 
 def run_cli(config: Path, *args: str) -> tuple[int, str]:
@@ -17,11 +23,191 @@ def run_cli(config: Path, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def ledger(wh: Warehouse, sql: str) -> list[tuple[object, ...]]:
+    return wh.query(sql)
+
+
+def upserted_keys(crm: Crm) -> tuple[list[str], list[str]]:
+    """Keys sent in the last Salesforce Contact job and all HubSpot upsert inputs so far."""
+    contact_jobs = [j for j in crm.sf.jobs.values() if j.object == "Contact"]
+    sf_keys = []
+    if contact_jobs:
+        last = contact_jobs[-1]
+        sf_keys = [r["Customer_Id__c"] for r in csv.DictReader(io.StringIO(last.data.decode()))]
+    return sf_keys, []
+
+
 def test_first_sync_creates_everything(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_all(crm)
     config = write_config(tmp_path, warehouse, crm)
     code, out = run_cli(config, "run")
-    assert code == 0, out
+    assert code == EXIT_OK, out
     assert_everything_synced(warehouse, crm)
     assert crm.sf.jobs_by_object == {"Contact": 1, "CampaignMember": 1}
     assert crm.hs.calls["upsert"] == 1  # 60 contacts fit in one batch
+    assert "Sync summary" in out
+    runs = ledger(warehouse, "SELECT destination, outcome, n_created, n_updated, n_unchanged, "
+                  "n_enrolled, n_skipped_control FROM segments_sync.sync_runs ORDER BY 1")
+    enrolled = sum(len(v) for v in expected_enrollments(warehouse).values())
+    controls = sum(1 for t in warehouse.triggers() if t["is_control"])
+    assert runs == [
+        ("hubspot", "succeeded", 60, 0, 0, enrolled, controls),
+        ("salesforce", "succeeded", 60, 0, 0, enrolled, controls),
+    ]
+    # Every contact and enrollment is confirmed in the state table, with its CRM id.
+    state = ledger(warehouse, "SELECT destination, record_type, count(*), "
+                   "count(destination_id) FROM segments_sync.sync_state GROUP BY ALL ORDER BY 1, 2")
+    assert state == [
+        ("hubspot", "contact", 60, 60),
+        ("hubspot", "enrollment", enrolled + controls, enrolled),
+        ("salesforce", "contact", 60, 60),
+        ("salesforce", "enrollment", enrolled + controls, enrolled),
+    ]
+
+
+def test_second_sync_without_changes_sends_nothing(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm
+) -> None:
+    seed_all(crm)
+    config = write_config(tmp_path, warehouse, crm)
+    assert run_cli(config, "run")[0] == EXIT_OK
+    jobs_before = dict(crm.sf.jobs_by_object)
+    hs_before = dict(crm.hs.calls)
+    code, out = run_cli(config, "run")
+    assert code == EXIT_OK, out
+    assert crm.sf.jobs_by_object == jobs_before, "no new Bulk job when nothing changed"
+    assert crm.hs.calls["upsert"] == hs_before["upsert"]
+    assert crm.hs.calls["list_add"] == hs_before["list_add"]
+    runs = ledger(warehouse, "SELECT destination, n_created + n_updated, n_unchanged, n_enrolled "
+                  "FROM segments_sync.sync_runs ORDER BY started_at DESC, destination LIMIT 2")
+    assert sorted(runs) == [("hubspot", 0, 60, 0), ("salesforce", 0, 60, 0)]
+    assert_everything_synced(warehouse, crm)
+
+
+def test_segment_change_sends_only_changed_records(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm
+) -> None:
+    seed_all(crm)
+    config = write_config(tmp_path, warehouse, crm)
+    assert run_cli(config, "run")[0] == EXIT_OK
+    changed = {3, 17, 42}
+    rows = [segment_row(i, version=1 if i in changed else 0) for i in range(1, 61)]
+    # A confidence moving in the 7th decimal is not a change worth sending.
+    rows[9]["value_confidence"] += 1e-7
+    warehouse.write_segments(rows)
+    hs_inputs_before = crm.hs.calls["upsert"]
+    code, out = run_cli(config, "plan")
+    assert code == EXIT_OK, out
+    assert "dry run" in out
+    assert crm.hs.calls["upsert"] == hs_inputs_before, "plan must not send anything"
+    code, out = run_cli(config, "run")
+    assert code == EXIT_OK, out
+    sf_keys, _ = upserted_keys(crm)
+    assert sorted(int(k) for k in sf_keys) == sorted(changed)
+    assert crm.hs.calls["upsert"] == hs_inputs_before + 1
+    runs = ledger(warehouse, "SELECT destination, n_updated, n_created, n_unchanged "
+                  "FROM segments_sync.sync_runs ORDER BY started_at DESC, destination LIMIT 2")
+    assert sorted(runs) == [("hubspot", 3, 0, 57), ("salesforce", 3, 0, 57)]
+    assert_everything_synced(warehouse, crm)
+
+
+def test_new_triggers_enroll_once_and_controls_are_skipped(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm
+) -> None:
+    seed_all(crm)
+    config = write_config(tmp_path, warehouse, crm)
+    assert run_cli(config, "run")[0] == EXIT_OK
+    members_before = len(crm.sf.members())
+    # New triggers for other customers, a day later; one repeats a journey for a member.
+    import datetime as dt
+
+    new = trigger_rows(60, every=3, day=dt.date.today())
+    warehouse.add_triggers(new)
+    code, out = run_cli(config, "run")
+    assert code == EXIT_OK, out
+    assert_everything_synced(warehouse, crm)
+    assert len(crm.sf.members()) > members_before
+    # Re-running changes nothing and queries before inserting.
+    jobs = dict(crm.sf.jobs_by_object)
+    assert run_cli(config, "run")[0] == EXIT_OK
+    assert crm.sf.jobs_by_object == jobs
+    skipped = ledger(warehouse, "SELECT count(*) FROM segments_sync.sync_records "
+                     "WHERE action = 'skip_control' AND status = 'skipped'")
+    controls = sum(1 for t in warehouse.triggers() if t["is_control"])
+    assert skipped[0][0] == 2 * controls  # recorded once per destination, never enrolled
+
+
+def test_old_triggers_outside_lookback_are_ignored(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm
+) -> None:
+    import datetime as dt
+
+    seed_all(crm)
+    warehouse.add_triggers([
+        ("old-1", 2, "Customer2@Example.com", "winback",
+         dt.date.today() - dt.timedelta(days=90), "old", False),
+    ])
+    config = write_config(tmp_path, warehouse, crm)
+    assert run_cli(config, "run")[0] == EXIT_OK
+    assert ledger(warehouse, "SELECT count(*) FROM segments_sync.sync_state "
+                  "WHERE record_key = 'old-1'") == [(0,)]
+    assert_everything_synced(warehouse, crm)
+
+
+def test_null_and_duplicate_keys_are_rejected_and_reported(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm
+) -> None:
+    seed_all(crm)
+    rows = [segment_row(i) for i in range(1, 61)]
+    rows[4]["email"] = None  # customer 5: no email (HubSpot key)
+    rows[6]["email"] = "customer8@example.COM"  # customer 7 now shares 8's email
+    rows[10]["email"] = "not-an-email"
+    warehouse.write_segments(rows)
+    config = write_config(tmp_path, warehouse, crm)
+    code, out = run_cli(config, "plan")
+    assert code == EXIT_OK, out
+    assert "rejected" in out and "duplicate match key" in out
+    code, out = run_cli(config, "run")
+    assert code == EXIT_OK, out  # rejected rows are reported, not a failure…
+    code, _ = run_cli(config, "run", "--fail-on-invalid")
+    assert code == 1  # …unless asked
+    rejected = ledger(warehouse, "SELECT record_key, error FROM segments_sync.sync_records "
+                      "WHERE destination = 'hubspot' AND status = 'rejected' "
+                      "AND record_type = 'contact' ORDER BY recorded_at, record_key LIMIT 4")
+    keys = sorted(str(r[0]) for r in rejected)
+    assert keys == ["", "customer8@example.com", "customer8@example.com", "not-an-email"]
+    assert all(r[1] for r in rejected)
+    assert crm.hs.contact_by("email", "customer8@example.com") is None
+    assert len(crm.hs.contacts) == 56
+    # Salesforce matches on customer_id, so the same rows are fine there.
+    assert len(crm.sf.by_external_id("Contact", "Customer_Id__c")) == 60
+
+
+def test_status_shows_runs_and_failures(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
+    seed_all(crm)
+    config = write_config(tmp_path, warehouse, crm)
+    code, out = run_cli(config, "status")
+    assert code == EXIT_OK and "No sync runs" in out
+    crm.sf.row_failure = lambda obj, row: (
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION:bad:--" if row.get("Customer_Id__c") == "7" else None
+    )
+    code, out = run_cli(config, "run")
+    assert code == 1, out
+    code, out = run_cli(config, "status")
+    assert code == EXIT_OK
+    assert "Last sync runs" in out and "partial" in out
+    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in out and "'7'" in out
+
+
+def test_full_resend_ignores_state(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
+    seed_all(crm)
+    config = write_config(tmp_path, warehouse, crm, destinations=("hubspot",))
+    assert run_cli(config, "run")[0] == EXIT_OK
+    # Someone edits a contact in HubSpot; the ledger cannot know, --full repairs it.
+    contact = crm.hs.contact_by("email", "customer1@example.com")
+    assert contact is not None
+    contact["properties"]["value_segment"] = "Loyal"
+    assert run_cli(config, "run")[0] == EXIT_OK
+    assert contact["properties"]["value_segment"] == "Loyal"
+    assert run_cli(config, "run", "--full")[0] == EXIT_OK
+    assert contact["properties"]["value_segment"] == segment_row(1)["value_segment"]

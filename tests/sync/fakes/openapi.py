@@ -40,11 +40,15 @@ class OpenApiContract:
     """Validates requests and responses of the paths it has a document for."""
 
     def __init__(self, directory: Path) -> None:
-        from openapi_core import OpenAPI
+        import json
 
+        from openapi_core import Config, OpenAPI
+
+        # HubSpot documents error bodies as "*/*"; they are JSON.
+        config = Config(extra_media_type_deserializers={"*/*": json.loads})
         self.apps: dict[str, Any] = {}
         for prefix, name in SPEC_FILES.items():
-            self.apps[prefix] = OpenAPI.from_file_path(str(directory / name))
+            self.apps[prefix] = OpenAPI.from_file_path(str(directory / name), config=config)
         self.violations: list[Violation] = []
         self.checked = 0
         self._lock = threading.Lock()
