@@ -459,9 +459,9 @@ def _parse_destination(reader: _Reader) -> Destination:
     kind = reader.req_str("type").lower()
     if kind not in ("salesforce", "hubspot"):
         raise ConfigError(f"{reader.path}.type: must be salesforce or hubspot, got {kind!r}")
-    key_reader = reader.child("match_key")
-    if not reader.has("match_key"):
+    if reader.raw("match_key") is None:
         raise ConfigError(f"{reader.path}.match_key: required")
+    key_reader = reader.child("match_key")
     key_field_name = "field" if kind == "salesforce" else "property"
     key_column = key_reader.req_str("column")
     key_field = key_reader.get_str(key_field_name) or key_reader.get_str("field")

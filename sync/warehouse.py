@@ -333,8 +333,11 @@ class DbtAdapterWarehouse:
             ) from exc
         settings = dict(target.settings)
         settings.pop("threads", None)
-        if target.adapter_type == "duckdb" and "path" in settings:
+        if target.adapter_type == "duckdb":
             settings["path"] = str(_duckdb_path(target))
+            # Release the file when the sync closes its connections (dbt-duckdb
+            # keeps its database open for the whole process otherwise).
+            settings["keep_open"] = False
         try:
             credentials = credentials_cls.from_dict(settings)
         except Exception as exc:
@@ -342,26 +345,36 @@ class DbtAdapterWarehouse:
                 f"invalid settings in {self.description}: {_clean_error(exc)}"
             ) from exc
         adapter_cls = get_adapter_class_by_name(target.adapter_type)
-        connection = Connection(
-            type=Identifier(target.adapter_type), name="segments_sync", credentials=credentials
-        )
-        try:
-            opened = adapter_cls.ConnectionManager.open(connection)
-        except Exception as exc:
-            raise WarehouseError(f"cannot connect ({self.description}): "
-                                 f"{_clean_error(exc)}") from exc
-        handle = opened.handle
-        if not hasattr(handle, "cursor"):
-            # dbt-bigquery hands out a google.cloud.bigquery Client.
+        self._manager = adapter_cls.ConnectionManager
+        self._connections: list[Any] = []
+
+        def connect(name: str) -> Any:
+            connection = Connection(
+                type=Identifier(target.adapter_type), name=name, credentials=credentials
+            )
             try:
-                from google.cloud.bigquery import dbapi
-            except ImportError as exc:  # pragma: no cover - depends on the adapter
+                opened = adapter_cls.ConnectionManager.open(connection)
+            except Exception as exc:
                 raise WarehouseError(
-                    f"the {target.adapter_type} connection has no DB-API cursor"
+                    f"cannot connect ({self.description}): {_clean_error(exc)}"
                 ) from exc
-            handle = dbapi.connect(client=handle)
-        self._connection = opened
-        self._handle = handle
+            self._connections.append(opened)
+            handle = opened.handle
+            if not hasattr(handle, "cursor"):
+                # dbt-bigquery hands out a google.cloud.bigquery Client.
+                try:
+                    from google.cloud.bigquery import dbapi
+                except ImportError as exc:  # pragma: no cover - depends on the adapter
+                    raise WarehouseError(
+                        f"the {target.adapter_type} connection has no DB-API cursor"
+                    ) from exc
+                handle = dbapi.connect(client=handle)
+            return handle
+
+        # Two connections: one streams the segments while the other writes the
+        # ledger (some handles, e.g. dbt-duckdb's, hand out one shared cursor).
+        self._reader = connect("segments_sync_read")
+        self._handle = connect("segments_sync_write")
 
     def _commit(self) -> None:
         commit = getattr(self._handle, "commit", None)
@@ -371,33 +384,36 @@ class DbtAdapterWarehouse:
             except Exception as exc:  # some handles autocommit and refuse commit()
                 log.debug("commit not supported: %s", _clean_error(exc))
 
-    def _run(self, sql: str) -> Any:
-        cursor = self._handle.cursor()
+    def _run(self, sql: str, handle: Any = None) -> Any:
+        """Execute on a fresh cursor of ``handle`` (the writer by default).
+
+        Cursors are not closed explicitly: DB-API drivers close them when they
+        are collected, and dbt-duckdb's handle returns one shared cursor whose
+        close() would close the connection.
+        """
+        cursor = (handle or self._handle).cursor()
         try:
             cursor.execute(sql)
         except Exception as exc:
-            cursor.close()
             raise WarehouseError(f"statement failed: {_clean_error(exc)}") from exc
         return cursor
 
     def stream(self, sql: str, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
-        cursor = self._run(sql)
-        try:
-            names = [d[0].lower() for d in cursor.description or []]
-            while True:
-                rows = cursor.fetchmany(batch_rows)
-                if not rows:
-                    break
-                yield [dict(zip(names, row, strict=True)) for row in rows]
-        finally:
-            cursor.close()
+        cursor = self._run(sql, self._reader)
+        names = [d[0].lower() for d in cursor.description or []]
+        while True:
+            rows = cursor.fetchmany(batch_rows)
+            if not rows:
+                break
+            yield [dict(zip(names, row, strict=True)) for row in rows]
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        return [row for chunk in self.stream(sql, 10_000) for row in chunk]
+        cursor = self._run(sql)
+        names = [d[0].lower() for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def execute(self, sql: str) -> None:
-        cursor = self._run(sql)
-        cursor.close()
+        self._run(sql)
         self._commit()
 
     def columns(self, relation: Relation) -> dict[str, str]:
@@ -405,10 +421,9 @@ class DbtAdapterWarehouse:
             cursor = self._run(f"SELECT * FROM {self.dialect.relation(relation)} WHERE 1 = 0")
         except WarehouseError as exc:
             raise WarehouseError(f"table {relation} not found or not readable: {exc}") from exc
-        try:
-            return {d[0].lower(): str(d[1]) for d in cursor.description or []}
-        finally:
-            cursor.close()
+        columns = {d[0].lower(): str(d[1]) for d in cursor.description or []}
+        cursor.fetchall()
+        return columns
 
     def exists(self, relation: Relation) -> bool:
         try:
@@ -428,7 +443,7 @@ class DbtAdapterWarehouse:
         target = self.dialect.relation(relation)
         for start in range(0, len(rows), self._ROWS_PER_STATEMENT):
             chunk = rows[start : start + self._ROWS_PER_STATEMENT]
-            self._run(f"INSERT INTO {target} ({names}) VALUES {self._values(chunk)}").close()
+            self._run(f"INSERT INTO {target} ({names}) VALUES {self._values(chunk)}")
         self._commit()
 
     def upsert_rows(
@@ -453,16 +468,17 @@ class DbtAdapterWarehouse:
                                    zip(key_names, key_idx, strict=True)) + ")"
                 for row in chunk
             )
-            self._run(f"DELETE FROM {target} WHERE {predicate}").close()
+            self._run(f"DELETE FROM {target} WHERE {predicate}")
             names = ", ".join(c.name for c in columns)
-            self._run(f"INSERT INTO {target} ({names}) VALUES {self._values(chunk)}").close()
+            self._run(f"INSERT INTO {target} ({names}) VALUES {self._values(chunk)}")
             self._commit()
 
     def close(self) -> None:
-        try:
-            self._handle.close()
-        except Exception as exc:  # closing is best effort
-            log.debug("close failed: %s", _clean_error(exc))
+        for connection in self._connections:
+            try:
+                self._manager.close(connection)
+            except Exception as exc:  # closing is best effort
+                log.debug("close failed: %s", _clean_error(exc))
 
 
 def _duckdb_path(target: ResolvedTarget) -> Path:
