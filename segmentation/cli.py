@@ -13,6 +13,10 @@ import click
 
 _COMMANDS: dict[str, tuple[str, str]] = {
     "demo-data": ("segmentation.demo.cli", "demo_data_command"),
+    "backfill": ("segmentation.backfill", "backfill_command"),
+    "fit": ("segmentation.fit_cli", "fit_command"),
+    "report": ("segmentation.report.cli", "report_command"),
+    "summary": ("segmentation.report.cli", "summary_command"),
     "sync": ("sync.cli", "sync_group"),
 }
 
