@@ -10,7 +10,8 @@
 
 {% macro segments_stored_models(history_relation, view) -%}
   {#-
-    [{model_version, training_as_of_date ('YYYY-MM-DD' or none), params}] of `view`,
+    [{model_version, training_as_of_date ('YYYY-MM-DD' or none), params, segment_jaccard}]
+    of `view`,
     oldest first; empty when the history table does not exist yet or holds no row.
   -#}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
@@ -26,7 +27,8 @@
     select
         cast(model_version as {{ dbt.type_bigint() }}) as model_version,
         cast(cast(training_as_of_date as date) as {{ dbt.type_string() }}) as training_as_of_date,
-        parameters
+        parameters,
+        segment_jaccard
     from {{ history_relation }}
     where view = {{ segments_string_literal(view) }}
     order by model_version
@@ -44,7 +46,8 @@
     {%- do models.append({
           'model_version': row[0] | int,
           'training_as_of_date': (as_of | string)[:10] if as_of is not none else none,
-          'params': params}) -%}
+          'params': params,
+          'segment_jaccard': fromjson(row[3]) if row[3] else {}}) -%}
   {%- endfor -%}
   {{ return(models) }}
 {%- endmacro %}

@@ -1,0 +1,15 @@
+{#-
+  Profiles of the behavioral segments scored in SQL (see macros/scoring/profiles.sql): built
+  instead of the Python model segment_profiles_behavioral whenever the view is scored in SQL.
+-#}
+{{ config(
+    materialized='table',
+    enabled=segments_scoring_mode('behavioral') == 'sql',
+) }}
+
+{{ segments_segment_profiles(
+    'behavioral',
+    ref('segment_assignments_sql_behavioral'),
+    segments_ref_model_history('behavioral'),
+    ref('customer_features'),
+) }}

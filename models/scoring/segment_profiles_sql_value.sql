@@ -1,0 +1,15 @@
+{#-
+  Profiles of the value segments scored in SQL (see macros/scoring/profiles.sql): built
+  instead of the Python model segment_profiles_value whenever the view is scored in SQL.
+-#}
+{{ config(
+    materialized='table',
+    enabled=segments_scoring_mode('value') == 'sql',
+) }}
+
+{{ segments_segment_profiles(
+    'value',
+    ref('segment_assignments_sql_value'),
+    segments_ref_model_history('value'),
+    ref('customer_features'),
+) }}
