@@ -178,9 +178,7 @@ class FitResult:
     labels: np.ndarray  # cluster index per training row (-1 = outlier)
 
 
-def fit_kmeans(
-    points: np.ndarray, k: int, config: ViewConfig, init: np.ndarray | None = None
-) -> FitResult:
+def fit_kmeans(points: np.ndarray, k: int, config: ViewConfig, init: np.ndarray | None = None) -> FitResult:
     km = KMeans(
         n_clusters=k,
         init=init if init is not None else "k-means++",
@@ -192,9 +190,7 @@ def fit_kmeans(
     return FitResult(ClusterModel("kmeans", km.cluster_centers_.astype(np.float64)), labels)
 
 
-def fit_minibatch_kmeans(
-    points: np.ndarray, k: int, config: ViewConfig, init: np.ndarray | None = None
-) -> FitResult:
+def fit_minibatch_kmeans(points: np.ndarray, k: int, config: ViewConfig, init: np.ndarray | None = None) -> FitResult:
     km = MiniBatchKMeans(
         n_clusters=k,
         init=init if init is not None else "k-means++",
@@ -209,9 +205,7 @@ def fit_minibatch_kmeans(
     return FitResult(model, labels)
 
 
-def fit_gmm(
-    points: np.ndarray, k: int, config: ViewConfig, init: np.ndarray | None = None
-) -> FitResult:
+def fit_gmm(points: np.ndarray, k: int, config: ViewConfig, init: np.ndarray | None = None) -> FitResult:
     gm = GaussianMixture(
         n_components=k,
         covariance_type=config.gmm_covariance,
@@ -245,9 +239,7 @@ def ward_cut(tree: np.ndarray, k: int) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def fit_ward(
-    points: np.ndarray, k: int, config: ViewConfig, tree: np.ndarray | None = None
-) -> FitResult:
+def fit_ward(points: np.ndarray, k: int, config: ViewConfig, tree: np.ndarray | None = None) -> FitResult:
     """Ward on the first ``hierarchical_sample`` rows, extended to the rest by centroid."""
     m = min(len(points), config.hierarchical_sample)
     head = points[:m]
@@ -321,9 +313,6 @@ def extend_init(points: np.ndarray, previous: np.ndarray, k: int, seed: int) -> 
         current = np.vstack(chosen) if chosen else points[:1]
         d2 = squared_distances(points, current).min(axis=1)
         total = float(d2.sum())
-        if total <= _EPS:
-            idx = int(rng.integers(len(points)))
-        else:
-            idx = int(rng.choice(len(points), p=d2 / total))
+        idx = int(rng.integers(len(points)) if total <= _EPS else rng.choice(len(points), p=d2 / total))
         chosen.append(points[idx])
     return np.vstack(chosen).astype(np.float64)

@@ -11,10 +11,13 @@ points (so the sweep costs the same for 10 thousand or 10 million customers):
 3. A candidate is *admissible* when its smallest segment holds at least
    ``max(min_segment_size, min_segment_share × n)`` points: a segment of a handful of
    customers is not actionable for a marketer.
-4. Among admissible candidates each metric votes for its best k (highest silhouette,
-   highest CH, lowest DB). A k with at least two of the three votes wins.
-5. Without a majority, the silhouette's choice wins. If no candidate is admissible,
-   the smallest candidate is used and the reason recorded.
+4. Among admissible candidates each metric votes for its best k: highest CH, lowest
+   DB, and for the silhouette the smallest k whose silhouette is within
+   ``SILHOUETTE_TOLERANCE`` (0.01, about the sampling error of a 3 000-point
+   silhouette) of the best. On a refit, the previous model's k gets one vote too
+   (if admissible), so k only changes when the metrics clearly disagree with it.
+5. A k with at least two votes wins; otherwise the silhouette's choice. If no
+   candidate is admissible, the smallest candidate is used and the reason recorded.
 
 Why a vote rather than a weighted sum: the three metrics live on different scales and
 have known biases. CH keeps growing with k on large, skewed samples and DB can prefer
@@ -56,6 +59,7 @@ class KSelection:
     k: int
     candidates: tuple[KCandidate, ...]
     reason: str
+    centroids: np.ndarray | None = None  # the chosen candidate's fit, to seed the final fit
 
 
 def n_distinct_rows(points: np.ndarray, limit: int) -> int:
@@ -65,22 +69,26 @@ def n_distinct_rows(points: np.ndarray, limit: int) -> int:
     return min(int(np.unique(points, axis=0).shape[0]), limit)
 
 
-def score_candidates(candidates: list[KCandidate]) -> list[KCandidate]:
+SILHOUETTE_TOLERANCE = 0.01
+
+
+def score_candidates(candidates: list[KCandidate], previous_k: int | None = None) -> list[KCandidate]:
     """Step 4: attach each admissible candidate's number of votes as its score."""
     usable = [
-        c
-        for c in candidates
-        if c.admissible and None not in (c.silhouette, c.calinski_harabasz, c.davies_bouldin)
+        c for c in candidates if c.admissible and None not in (c.silhouette, c.calinski_harabasz, c.davies_bouldin)
     ]
     if not usable:
         return candidates
     # ties within a metric go to the smaller k (simpler to act on)
-    best_sil = max(usable, key=lambda c: (float(c.silhouette or 0.0), -c.k)).k
+    top_sil = max(float(c.silhouette or 0.0) for c in usable)
+    best_sil = min(c.k for c in usable if float(c.silhouette or 0.0) >= top_sil - SILHOUETTE_TOLERANCE)
     best_ch = max(usable, key=lambda c: (float(c.calinski_harabasz or 0.0), -c.k)).k
     best_db = min(usable, key=lambda c: (float(c.davies_bouldin or 0.0), c.k)).k
     votes = {c.k: 0.0 for c in usable}
     for k in (best_sil, best_ch, best_db):
         votes[k] += 1.0
+    if previous_k in votes:
+        votes[previous_k] += 1.0
     # the silhouette's vote breaks a three-way split (step 5)
     votes[best_sil] += 0.5
     return [dataclasses.replace(c, score=votes.get(c.k)) for c in candidates]
@@ -93,11 +101,11 @@ def choose(candidates: list[KCandidate]) -> tuple[int, str]:
         return candidates[0].k, "no candidate met the minimum segment size; used the smallest k"
     best = max(scored, key=lambda c: (float(c.score or 0.0), -c.k))
     if (best.score or 0.0) >= 2.0:
-        return best.k, "at least two of silhouette, CH and DB agree"
-    return best.k, "no majority among silhouette, CH and DB: silhouette decides"
+        return best.k, "at least two votes (silhouette, CH, DB, previous k) agree"
+    return best.k, "no majority among the votes: silhouette decides"
 
 
-def select_k(points: np.ndarray, config: ViewConfig) -> KSelection:
+def select_k(points: np.ndarray, config: ViewConfig, previous_k: int | None = None) -> KSelection:
     """Apply the documented rule; see the module docstring."""
     idx = subsample_indices(len(points), config.k_selection_sample, config.seed)
     sub = points[idx]
@@ -109,12 +117,14 @@ def select_k(points: np.ndarray, config: ViewConfig) -> KSelection:
     floor = max(config.min_segment_size, config.min_segment_share * len(sub))
     tree = ward_tree(sub[: config.hierarchical_sample]) if config.algorithm == "ward" else None
     candidates: list[KCandidate] = []
+    centroids: dict[int, np.ndarray] = {}
     for k in range(k_low, k_high + 1):
         if tree is not None:
             labels = ward_cut(tree, k)
             pts = sub[: len(labels)]
         else:
-            labels = fit_algorithm(sub, k, config).labels
+            fit = fit_algorithm(sub, k, config)
+            labels, centroids[k] = fit.labels, fit.model.centroids
             pts = sub
         sizes = np.bincount(labels[labels >= 0], minlength=k)
         sil, ch, db = separation_metrics(pts, labels, config.silhouette_sample, config.seed)
@@ -128,6 +138,6 @@ def select_k(points: np.ndarray, config: ViewConfig) -> KSelection:
                 admissible=bool(sizes.min() >= floor and np.unique(labels).size == k),
             )
         )
-    candidates = score_candidates(candidates)
+    candidates = score_candidates(candidates, previous_k)
     k, reason = choose(candidates)
-    return KSelection(k, tuple(candidates), reason)
+    return KSelection(k, tuple(candidates), reason, centroids.get(k))

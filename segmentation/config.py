@@ -44,7 +44,8 @@ class ViewConfig:
     exclude: tuple[str, ...] = ()
     log_features: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
-    scaling: Scaling = "robust"
+    scale_groups: tuple[str, ...] = ()
+    scaling: Scaling = "standard"
     impute: Impute = "median"
     algorithm: Algorithm = "kmeans"
     k: int | None = None
@@ -89,6 +90,7 @@ class ViewConfig:
             "exclude",
             "log_features",
             "categorical",
+            "scale_groups",
             "scaling",
             "impute",
             "algorithm",
@@ -118,7 +120,7 @@ _INT_KEYS = (
     "chunk_size",
 )
 _FLOAT_KEYS = ("min_segment_share", "drift_threshold", "match_threshold")
-_PATTERN_KEYS = ("features", "exclude", "log_features", "categorical")
+_PATTERN_KEYS = ("features", "exclude", "log_features", "categorical", "scale_groups")
 _KNOWN_KEYS = frozenset(ViewConfig.__dataclass_fields__) - {"view", "extra"}
 
 
@@ -220,9 +222,7 @@ def parse_view_config(
     extra = merged.pop("extra", {}) or {}
     unknown = sorted(set(merged) - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(
-            f"view {view_name!r}: unknown setting(s) {unknown}; known: {sorted(_KNOWN_KEYS)}"
-        )
+        raise ConfigError(f"view {view_name!r}: unknown setting(s) {unknown}; known: {sorted(_KNOWN_KEYS)}")
     kwargs: dict[str, Any] = {"view": view_name, "extra": dict(extra)}
     for key in _PATTERN_KEYS:
         if key in merged:
@@ -249,14 +249,10 @@ def parse_view_config(
     if "algorithm" in merged:
         kwargs["algorithm"] = _choice(view_name, "algorithm", merged["algorithm"], ALGORITHMS)
     if "gmm_covariance" in merged:
-        kwargs["gmm_covariance"] = _choice(
-            view_name, "gmm_covariance", merged["gmm_covariance"], ("full", "diag")
-        )
+        kwargs["gmm_covariance"] = _choice(view_name, "gmm_covariance", merged["gmm_covariance"], ("full", "diag"))
     config = ViewConfig(**kwargs)
     if config.k_min > config.k_max:
-        raise ConfigError(
-            f"view {view_name!r}: k_min ({config.k_min}) must not exceed k_max ({config.k_max})"
-        )
+        raise ConfigError(f"view {view_name!r}: k_min ({config.k_min}) must not exceed k_max ({config.k_max})")
     return config
 
 

@@ -84,9 +84,7 @@ def build_model_versions(
         config = parse_view_config(settings, overrides=overrides or {})
     except ConfigError as err:
         raise ConfigError(f"{dbt.this}: {err}") from err
-    previous_rows = (
-        relations.read_table(session, str(dbt.this)) if dbt.is_incremental else pd.DataFrame()
-    )
+    previous_rows = relations.read_table(session, str(dbt.this)) if dbt.is_incremental else pd.DataFrame()
     history = _stored_models(previous_rows)
     columns = relations.columns_of(features)
     try:
@@ -161,9 +159,7 @@ def _load_models(models_relation: Any) -> list[SegmentModel]:
     return _stored_models(relations.to_pandas(models_relation))
 
 
-def build_assignments(
-    dbt: Any, session: Any, features: Any, models_relation: Any, view: str
-) -> Any:
+def build_assignments(dbt: Any, session: Any, features: Any, models_relation: Any, view: str) -> Any:
     """Body of ``segment_assignments_<view>``: every customer scored, streamed in chunks."""
     history = _load_models(models_relation)
     if not history:
@@ -239,9 +235,7 @@ def build_profiles(
     feature_cols = [c for c in columns if c not in ("as_of_date",)]
     joined = relations.join_on(
         relations.project(features, feature_cols),
-        relations.project(
-            assignments, ["customer_id", "as_of_date", "segment_id", "confidence", "model_version"]
-        ),
+        relations.project(assignments, ["customer_id", "as_of_date", "segment_id", "confidence", "model_version"]),
         "customer_id",
     )
     accs: dict[tuple[date | None, int], ProfileAccumulator] = {}

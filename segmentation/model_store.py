@@ -109,9 +109,7 @@ class SegmentModel:
             "max_segment_id": self.max_segment_id,
             "training_sizes": {str(k): v for k, v in sorted(self.training_sizes.items())},
             "config": self.config,
-            "drift_reference": None
-            if self.drift_reference is None
-            else self.drift_reference.to_dict(),
+            "drift_reference": None if self.drift_reference is None else self.drift_reference.to_dict(),
         }
 
     def to_row(self) -> dict[str, Any]:
@@ -124,9 +122,7 @@ class SegmentModel:
             "fitted_at": pd.Timestamp(self.fitted_at).tz_localize(None)
             if pd.Timestamp(self.fitted_at).tzinfo
             else pd.Timestamp(self.fitted_at),
-            "training_as_of_date": None
-            if self.training_as_of_date is None
-            else pd.Timestamp(self.training_as_of_date),
+            "training_as_of_date": None if self.training_as_of_date is None else pd.Timestamp(self.training_as_of_date),
             "fit_reason": self.fit_reason,
             "n_customers": self.n_customers,
             "n_train": self.n_train,
@@ -211,10 +207,7 @@ def models_frame(models: Sequence[SegmentModel]) -> pd.DataFrame:
 
 def models_from_frame(frame: pd.DataFrame) -> list[SegmentModel]:
     """Parse stored rows back into models, oldest version first."""
-    models = [
-        SegmentModel.from_row({str(k): v for k, v in row.items()})
-        for row in frame.to_dict("records")
-    ]
+    models = [SegmentModel.from_row({str(k): v for k, v in row.items()}) for row in frame.to_dict("records")]
     return sorted(models, key=lambda m: m.model_version)
 
 
@@ -222,10 +215,6 @@ def model_for_date(models: Sequence[SegmentModel], as_of_date: date | None) -> S
     """The newest model trained on or before ``as_of_date`` (a past run reuses what
     was known then); ``None`` if there is none."""
     eligible = [
-        m
-        for m in models
-        if as_of_date is None
-        or m.training_as_of_date is None
-        or m.training_as_of_date <= as_of_date
+        m for m in models if as_of_date is None or m.training_as_of_date is None or m.training_as_of_date <= as_of_date
     ]
     return max(eligible, key=lambda m: m.model_version) if eligible else None

@@ -10,9 +10,10 @@ recent", "Lapsed, infrequent, low value". A segment with nothing unusual is "Typ
 customers".
 
 Names are computed when a model is fitted and stored with it, so they do not flicker
-between scoring runs; a matched segment keeps the name it had (see
-:mod:`segmentation.pipeline`). User overrides from the ``segment_name_overrides`` seed
-are applied on top in SQL and therefore survive refits.
+between scoring runs; at a refit, a segment matched to a previous one that moved
+less than half the match threshold keeps its name (see :mod:`segmentation.pipeline`).
+User overrides from the ``segment_name_overrides`` seed are applied on top in SQL and
+therefore survive refits.
 
 Duplicates within a view are resolved deterministically: the segment with the lower
 id keeps the short name, the other gets its next distinguishing phrase, and as a last

@@ -110,9 +110,7 @@ def decide_refit(
     scores = psi(previous.drift_reference, apply_transform(previous.transform, sample))
     worst = max(scores, key=lambda c: scores[c]) if scores else None
     if worst is not None and scores[worst] > config.drift_threshold:
-        return RefitDecision(
-            True, f"drift: PSI {scores[worst]:.3f} on {worst} > {config.drift_threshold}", scores
-        )
+        return RefitDecision(True, f"drift: PSI {scores[worst]:.3f} on {worst} > {config.drift_threshold}", scores)
     return RefitDecision(False, "stored model reused", scores)
 
 
@@ -141,27 +139,27 @@ def _single_cluster(points: np.ndarray, algorithm: str) -> tuple[ClusterModel, n
 
 
 def _choose_k(
-    points: np.ndarray, config: ViewConfig, log: Logger
-) -> tuple[int | None, dict[str, Any]]:
-    """k to fit (``None`` for HDBSCAN, which finds its own) and the selection record."""
+    points: np.ndarray, config: ViewConfig, log: Logger, previous_k: int | None = None
+) -> tuple[int | None, dict[str, Any], np.ndarray | None]:
+    """k to fit (``None`` for HDBSCAN, which finds its own), the selection record, and
+    the centroids of the chosen candidate's fit (to seed the final fit with the very
+    solution that was scored)."""
     if config.algorithm == "hdbscan":
-        return None, {"rule": "hdbscan chooses its own number of clusters"}
+        return None, {"rule": "hdbscan chooses its own number of clusters"}, None
     distinct = n_distinct_rows(points, max(config.k or 0, config.k_max) + 1)
     if config.k is not None:
         k = min(config.k, distinct)
         if k < config.k:
-            log(
-                f"view {config.view!r}: only {distinct} distinct customers; k reduced "
-                f"from {config.k} to {k}"
-            )
-        return k, {"rule": "fixed k", "requested": config.k, "k": k}
-    selection = select_k(points, config)
-    return selection.k, {
+            log(f"view {config.view!r}: only {distinct} distinct customers; k reduced from {config.k} to {k}")
+        return k, {"rule": "fixed k", "requested": config.k, "k": k}, None
+    selection = select_k(points, config, previous_k)
+    record = {
         "rule": "automatic",
         "k": selection.k,
         "reason": selection.reason,
         "candidates": [c.to_dict() for c in selection.candidates],
     }
+    return selection.k, record, selection.centroids
 
 
 def _warm_start(
@@ -174,6 +172,35 @@ def _warm_start(
     sizes = [previous.training_sizes.get(i, 0) for i in previous.segment_ids]
     order = sorted(range(len(sizes)), key=lambda i: (-sizes[i], previous.segment_ids[i]))
     return mapped[order], shared, [previous.segment_ids[i] for i in order]
+
+
+def _initial_centroids(
+    points: np.ndarray,
+    k: int | None,
+    config: ViewConfig,
+    previous: np.ndarray | None,
+    selected: np.ndarray | None,
+) -> np.ndarray | None:
+    """Where the final fit of an iterative algorithm starts.
+
+    * a refit with the same k starts from the previous centroids (warm start), so
+      unchanged customers stay where they were;
+    * otherwise, the centroids of the automatic-k candidate that won, so the model
+      is the solution that was scored;
+    * a fixed-k refit whose k changed keeps the previous centroids it can and adds
+      k-means++ seeds;
+    * else ``None``: a fresh fit with ``n_init`` restarts.
+    """
+    if config.algorithm not in WARM_STARTABLE or k is None:
+        return None
+    shape = (k, points.shape[1])
+    if previous is not None and previous.shape == shape:
+        return previous
+    if selected is not None and selected.shape == shape:
+        return selected
+    if previous is not None:
+        return extend_init(points, previous, k, config.seed)
+    return None
 
 
 def fit_view(
@@ -200,8 +227,7 @@ def fit_view(
     resolved = usable_features(config, list(sample.columns))
     if resolved.missing_patterns:
         log(
-            f"view {config.view!r}: no columns match {list(resolved.missing_patterns)}; "
-            f"fitting on {list(resolved.all)}"
+            f"view {config.view!r}: no columns match {list(resolved.missing_patterns)}; fitting on {list(resolved.all)}"
         )
     transform = fit_transform_params(sample, resolved, config)
     if transform.dropped:
@@ -209,20 +235,20 @@ def fit_view(
     points = apply_transform(transform, sample)
     quality: dict[str, Any] = {"dropped_features": transform.dropped, "n_features": points.shape[1]}
 
+    selected: np.ndarray | None = None
     if points.shape[1] == 0:
         log(f"view {config.view!r}: every feature is constant or missing; one segment for all")
         k: int | None = 1
         quality["k_selection"] = {"rule": "no usable feature", "k": 1}
     else:
-        k, quality["k_selection"] = _choose_k(points, config, log)
+        previous_k = None if previous is None else previous.k
+        k, quality["k_selection"], selected = _choose_k(points, config, log, previous_k)
 
     prev_centroids, shared, prev_ids = _warm_start(previous, transform)
     if k == 1 or points.shape[1] == 0:
         cluster_model, labels = _single_cluster(points, config.algorithm)
     else:
-        init = None
-        if prev_centroids is not None and config.algorithm in WARM_STARTABLE and k is not None:
-            init = extend_init(points, prev_centroids, k, config.seed)
+        init = _initial_centroids(points, k, config, prev_centroids, selected)
         fit = fit_algorithm(points, k or 0, config, init)
         cluster_model, labels = fit.model, fit.labels
     cluster_model, labels = _order_by_size(cluster_model, labels)
@@ -279,13 +305,14 @@ def fit_view(
     numeric = [p.name for p in transform.numeric]
     log_cols = [p.name for p in transform.numeric if p.log]
     profiles = profile_frame(sample, label_ids, numeric, categorical, log_cols)
+    # a segment matched closely keeps its name; one that moved far is renamed
     keep = (
         {}
         if previous is None
         else {
             int(seg): previous.segment_names[int(seg)]
-            for seg in matching.matched
-            if int(seg) in previous.segment_names
+            for seg, distance in matching.matched.items()
+            if int(seg) in previous.segment_names and distance <= config.match_threshold / 2
         }
     )
     names = name_segments(
@@ -321,9 +348,7 @@ def fit_view(
     )
 
 
-def score_frame(
-    model: SegmentModel, frame: pd.DataFrame, chunk_size: int = 100_000
-) -> pd.DataFrame:
+def score_frame(model: SegmentModel, frame: pd.DataFrame, chunk_size: int = 100_000) -> pd.DataFrame:
     """Assign every row of ``frame`` (needs ``customer_id`` and the model's features).
 
     Rows are processed ``chunk_size`` at a time so the distance matrices stay small.
@@ -338,9 +363,7 @@ def score_frame(
             pd.DataFrame(
                 {
                     "customer_id": chunk["customer_id"].to_numpy(),
-                    "as_of_date": chunk["as_of_date"].to_numpy()
-                    if "as_of_date" in chunk
-                    else pd.NaT,
+                    "as_of_date": chunk["as_of_date"].to_numpy() if "as_of_date" in chunk else pd.NaT,
                     "view": model.view,
                     "segment_id": ids,
                     "segment_name": [names[int(s)] for s in ids],

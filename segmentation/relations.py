@@ -86,7 +86,7 @@ def iter_pandas(
     kind = platform(rel)
     if kind == "duckdb":
         for batch in rel.to_arrow_reader(batch_size):
-            yield _lower(batch.to_pandas())
+            yield _lower(_decimals_to_float(batch).to_pandas())
         return
     if kind == "snowpark":
         for frame in rel.to_pandas_batches():
@@ -95,6 +95,16 @@ def iter_pandas(
     frame = _lower(rel.toPandas())
     for start in range(0, len(frame), batch_size):
         yield frame.iloc[start : start + batch_size]
+
+
+def _decimals_to_float(batch: Any) -> Any:
+    """Cast DECIMAL columns to float64 before pandas (which would make Python objects)."""
+    import pyarrow as pa
+
+    if not any(pa.types.is_decimal(f.type) for f in batch.schema):
+        return batch
+    arrays = [col.cast(pa.float64()) if pa.types.is_decimal(col.type) else col for col in batch.columns]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def sql(session: Any, query: str) -> Any:

@@ -45,9 +45,7 @@ def stable_hash(ids: pd.Series | np.ndarray, seed: int) -> np.ndarray:
     return _splitmix64(seeded)
 
 
-def bottom_k(
-    frame: pd.DataFrame, cap: int, seed: int, id_column: str = "customer_id"
-) -> pd.DataFrame:
+def bottom_k(frame: pd.DataFrame, cap: int, seed: int, id_column: str = "customer_id") -> pd.DataFrame:
     """The ``cap`` rows of ``frame`` with the smallest hash, ordered by that hash."""
     if len(frame) == 0:
         return frame.copy()
@@ -76,9 +74,7 @@ class BottomKSampler:
         self.rows_seen += len(batch)
         if len(batch) == 0:
             return
-        combined = (
-            batch if self._sample is None else pd.concat([self._sample, batch], ignore_index=True)
-        )
+        combined = batch if self._sample is None else pd.concat([self._sample, batch], ignore_index=True)
         self._sample = bottom_k(combined, self.cap, self.seed, self.id_column)
 
     def result(self) -> pd.DataFrame:

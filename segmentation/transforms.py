@@ -12,12 +12,20 @@ transform the clusters were fitted in. Each step exists for a reason:
   interquartile range divided by 1.349 (equal to the standard deviation for normal
   data) and falls back to the standard deviation when the IQR is zero, which is common
   for share columns that are mostly 0;
+* columns in a *scale group* (``scale_groups``, e.g. ``cat_share__*``) are parts of
+  one composition measured in the same unit. Scaling each by its own spread would
+  blow up a rarely bought category until a few of its buyers look like outliers
+  and grab a segment of their own, so the group shares one scale, the pooled
+  standard deviation ``sqrt(mean of the columns' variances)``; each column keeps its
+  own centre;
 * a feature that is constant (or entirely missing) in the sample carries no
   information and would divide by zero; it is dropped and the reason recorded.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -85,10 +93,7 @@ class TransformParams:
     def from_dict(cls, data: dict[str, Any]) -> TransformParams:
         return cls(
             numeric=tuple(NumericParams(**p) for p in data.get("numeric", [])),
-            categorical=tuple(
-                CategoricalParams(c["name"], tuple(c["levels"]))
-                for c in data.get("categorical", [])
-            ),
+            categorical=tuple(CategoricalParams(c["name"], tuple(c["levels"])) for c in data.get("categorical", [])),
             dropped=dict(data.get("dropped", {})),
             scaling=str(data.get("scaling", "robust")),
         )
@@ -125,12 +130,17 @@ def _robust_center_scale(values: np.ndarray) -> tuple[float, float]:
     return float(median), float(scale)
 
 
-def fit_transform_params(
-    frame: pd.DataFrame, features: ResolvedFeatures, config: ViewConfig
-) -> TransformParams:
+def fit_transform_params(frame: pd.DataFrame, features: ResolvedFeatures, config: ViewConfig) -> TransformParams:
     """Learn the transform for ``features`` on the training ``frame``."""
     numeric: list[NumericParams] = []
     dropped: dict[str, str] = {}
+    group_of = {
+        name: pattern
+        for pattern in config.scale_groups
+        for name in features.numeric
+        if fnmatch.fnmatchcase(name.lower(), pattern.lower())
+    }
+    group_vars: dict[str, list[float]] = {}
     for name in features.numeric:
         values = numeric_column(frame, name)
         use_log = name in features.log
@@ -151,7 +161,16 @@ def fit_transform_params(
             center, scale = float(np.mean(filled)), float(np.std(filled))
         else:
             center, scale = 0.0, 1.0
+        if name in group_of and config.scaling != "none":
+            group_vars.setdefault(group_of[name], []).append(float(np.var(filled)))
         numeric.append(NumericParams(name, use_log, impute, center, scale))
+    pooled = {g: float(np.sqrt(np.mean(v))) for g, v in group_vars.items()}
+    numeric = [
+        dataclasses.replace(p, scale=pooled[group_of[p.name]])
+        if p.name in group_of and group_of[p.name] in pooled
+        else p
+        for p in numeric
+    ]
     categorical: list[CategoricalParams] = []
     for name in features.categorical:
         series = frame[name].astype("string")
@@ -206,9 +225,7 @@ def to_original_units(params: TransformParams, matrix: np.ndarray) -> np.ndarray
     return out
 
 
-def rescale_points(
-    old: TransformParams, new: TransformParams, points: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def rescale_points(old: TransformParams, new: TransformParams, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Express points scaled by ``old`` in the space of ``new``.
 
     Used to warm-start a refit from the previous centroids and to compare old and new
