@@ -152,15 +152,15 @@ def plan_command(ctx: click.Context, destinations: tuple[str, ...], full: bool) 
 @sync_group.command("run")
 @_config_option
 @_destination_option
-@click.option("--full", is_flag=True,
-              help="Resend every valid record, even those the ledger says are current.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar (default: on when stderr is a terminal).")
-@click.option("--fail-on-invalid", is_flag=True,
-              help="Exit 1 when rows were rejected before sending (null/duplicate keys).")
+@click.option("--full", is_flag=True, help="Resend every valid record, even those the ledger says are current.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
+@click.option(
+    "--fail-on-invalid", is_flag=True, help="Exit 1 when rows were rejected before sending (null/duplicate keys)."
+)
 @click.pass_context
-def run_command(ctx: click.Context, destinations: tuple[str, ...], full: bool,
-                progress: bool | None, fail_on_invalid: bool) -> None:
+def run_command(
+    ctx: click.Context, destinations: tuple[str, ...], full: bool, progress: bool | None, fail_on_invalid: bool
+) -> None:
     """Sync changed records and new journey enrollments to each destination."""
     results: list[DestinationResult] = []
     with _errors():
@@ -194,11 +194,11 @@ def _exit_code(results: list[DestinationResult], fail_on_invalid: bool) -> int:
 @sync_group.command("setup")
 @_config_option
 @_destination_option
-@click.option("--permission-set", default=None,
-              help="Salesforce: also create/update this permission set granting the fields.")
+@click.option(
+    "--permission-set", default=None, help="Salesforce: also create/update this permission set granting the fields."
+)
 @click.pass_context
-def setup_command(ctx: click.Context, destinations: tuple[str, ...],
-                  permission_set: str | None) -> None:
+def setup_command(ctx: click.Context, destinations: tuple[str, ...], permission_set: str | None) -> None:
     """Create the CRM fields/properties the mapping needs, and say what to grant."""
     console = _console()
     failed = False

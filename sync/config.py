@@ -22,9 +22,7 @@ from sync.errors import ConfigError
 DEFAULT_CONFIG_PATH = "sync.yml"
 
 FieldType = Literal["auto", "text", "enumeration", "number", "decimal", "date", "boolean"]
-FIELD_TYPES: tuple[str, ...] = (
-    "auto", "text", "enumeration", "number", "decimal", "date", "boolean"
-)
+FIELD_TYPES: tuple[str, ...] = ("auto", "text", "enumeration", "number", "decimal", "date", "boolean")
 
 # HubSpot burst (per 10 s) and daily limits for private apps, by account tier.
 # Source: HubSpot's API usage guidelines and the "Increasing our API limits"
@@ -217,9 +215,7 @@ class _Reader:
     def has(self, key: str) -> bool:
         return key in self.data
 
-    def get_str(
-        self, key: str, default: str | None = None, *, required: bool = False
-    ) -> str | None:
+    def get_str(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
         value = self.raw(key)
         if value is None:
             if required:
@@ -237,8 +233,7 @@ class _Reader:
         assert value is not None
         return value
 
-    def get_int(self, key: str, default: int, *, minimum: int | None = None,
-            maximum: int | None = None) -> int:
+    def get_int(self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
         value = self.raw(key)
         if value is None:
             return default
@@ -250,8 +245,9 @@ class _Reader:
             raise ConfigError(f"{self._key(key)}: must be at most {maximum}, got {value}")
         return value
 
-    def get_float(self, key: str, default: float, *, minimum: float | None = None,
-              maximum: float | None = None) -> float:
+    def get_float(
+        self, key: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+    ) -> float:
         value = self.raw(key)
         if value is None:
             return default
@@ -314,9 +310,7 @@ def _parse_warehouse(reader: _Reader) -> WarehouseConfig:
     )
     triggers_raw = reader.raw("triggers_table", "main.journey_triggers")
     triggers = (
-        None
-        if triggers_raw in (None, False, "")
-        else parse_relation(str(triggers_raw), "warehouse.triggers_table")
+        None if triggers_raw in (None, False, "") else parse_relation(str(triggers_raw), "warehouse.triggers_table")
     )
     cols_reader = reader.child("trigger_columns")
     defaults = TriggerColumns()
@@ -331,9 +325,7 @@ def _parse_warehouse(reader: _Reader) -> WarehouseConfig:
     if lookback_raw is not None and (
         isinstance(lookback_raw, bool) or not isinstance(lookback_raw, int) or lookback_raw < 0
     ):
-        raise ConfigError(
-            "warehouse.trigger_lookback_days: expected a non-negative integer or null (no limit)"
-        )
+        raise ConfigError("warehouse.trigger_lookback_days: expected a non-negative integer or null (no limit)")
     ledger_schema = reader.get_str("ledger_schema", "segments_sync") or "segments_sync"
     if not _IDENT.match(ledger_schema):
         raise ConfigError(f"warehouse.ledger_schema: {ledger_schema!r} is not a plain identifier")
@@ -377,9 +369,7 @@ def _parse_fields(reader: _Reader, key: str, kind: str) -> tuple[FieldMapping, .
         else:
             raise ConfigError(f"{where}.{col}: expected a field name or a mapping with 'field'")
         if ftype not in FIELD_TYPES:
-            raise ConfigError(
-                f"{where}.{col}.type: must be one of {', '.join(FIELD_TYPES)}, got {ftype!r}"
-            )
+            raise ConfigError(f"{where}.{col}.type: must be one of {', '.join(FIELD_TYPES)}, got {ftype!r}")
         _check_field_name(target, kind, f"{where}.{col}")
         mappings.append(FieldMapping(column=col, field=target, type=ftype, label=label))  # type: ignore[arg-type]
     targets = [m.field.lower() for m in mappings]
@@ -410,10 +400,7 @@ def _parse_journeys(reader: _Reader, kind: str) -> dict[str, str]:
             raise ConfigError(f"{where}.{journey}: expected an id")
         value = str(target).strip()
         if kind == "salesforce" and not _SF_ID.match(value):
-            raise ConfigError(
-                f"{where}.{journey}: {value!r} is not a Salesforce Campaign ID "
-                "(15 or 18 characters)"
-            )
+            raise ConfigError(f"{where}.{journey}: {value!r} is not a Salesforce Campaign ID (15 or 18 characters)")
         if kind == "hubspot" and not value.isdigit():
             raise ConfigError(f"{where}.{journey}: {value!r} is not a HubSpot list ID (digits)")
         journeys[str(journey)] = value
@@ -437,9 +424,7 @@ def _parse_constants(reader: _Reader, kind: str) -> dict[str, str]:
 def _parse_rate_limit(reader: _Reader) -> RateLimit:
     tier = reader.get_str("tier", "starter") or "starter"
     if tier not in HUBSPOT_TIERS:
-        raise ConfigError(
-            f"{reader.path}.tier: must be one of {', '.join(HUBSPOT_TIERS)}, got {tier!r}"
-        )
+        raise ConfigError(f"{reader.path}.tier: must be one of {', '.join(HUBSPOT_TIERS)}, got {tier!r}")
     burst, daily = HUBSPOT_TIERS[tier]
     limit = RateLimit(
         tier=tier,
@@ -472,9 +457,7 @@ def _parse_destination(reader: _Reader) -> Destination:
     match_key = MatchKey(column=key_column, field=key_field)
     fields = _parse_fields(reader, "fields", kind)
     if any(m.field.lower() == key_field.lower() for m in fields):
-        raise ConfigError(
-            f"{reader.path}.fields: {key_field} is the match key; it is written automatically"
-        )
+        raise ConfigError(f"{reader.path}.fields: {key_field} is the match key; it is written automatically")
     journeys = _parse_journeys(reader, kind)
     constants = _parse_constants(reader, kind)
     enabled = reader.get_bool("enabled", True)
@@ -515,8 +498,7 @@ def _parse_destination(reader: _Reader) -> Destination:
             object=obj,
             api_base_url=base_url,
             property_group=group,
-            property_group_label=reader.get_str("property_group_label", "Customer segments")
-            or "Customer segments",
+            property_group_label=reader.get_str("property_group_label", "Customer segments") or "Customer segments",
             batch_size=reader.get_int("batch_size", 100, minimum=1, maximum=100),
             list_batch_size=reader.get_int("list_batch_size", 1000, minimum=1, maximum=100_000),
             auto_add_options=reader.get_bool("auto_add_options", True),
@@ -535,9 +517,7 @@ def parse_config(data: Any, source_path: Path | None = None) -> SyncConfig:
     raw_dests = root.raw("destinations")
     if not isinstance(raw_dests, list) or not raw_dests:
         raise ConfigError("destinations: required, a list with at least one destination")
-    destinations = tuple(
-        _parse_destination(_Reader(item, f"destinations[{i}]")) for i, item in enumerate(raw_dests)
-    )
+    destinations = tuple(_parse_destination(_Reader(item, f"destinations[{i}]")) for i, item in enumerate(raw_dests))
     names = [d.name for d in destinations]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -558,10 +538,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> SyncConfig:
     """Read and validate the YAML config at ``path``."""
     p = Path(path)
     if not p.exists():
-        raise ConfigError(
-            f"config file {p} not found: copy sync.example.yml to {p} and edit it, "
-            "or pass --config"
-        )
+        raise ConfigError(f"config file {p} not found: copy sync.example.yml to {p} and edit it, or pass --config")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

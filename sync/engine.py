@@ -148,8 +148,7 @@ class Engine:
     def _total_rows(self) -> int | None:
         try:
             rows = self.wh.query(
-                f"SELECT COUNT(*) AS n FROM "
-                f"{self.wh.dialect.relation(self.config.warehouse.segments_table)}"
+                f"SELECT COUNT(*) AS n FROM {self.wh.dialect.relation(self.config.warehouse.segments_table)}"
             )
             return int(rows[0]["n"])
         except SyncError:
@@ -158,9 +157,7 @@ class Engine:
     def distinct_values(self, column: str) -> set[str]:
         """Formatted distinct non-null values of a segments column (enumeration options)."""
         rel = self.wh.dialect.relation(self.config.warehouse.segments_table)
-        rows = self.wh.query(
-            f"SELECT DISTINCT {column} AS v FROM {rel} WHERE {column} IS NOT NULL"
-        )
+        rows = self.wh.query(f"SELECT DISTINCT {column} AS v FROM {rel} WHERE {column} IS NOT NULL")
         values = {format_value(r["v"], "hubspot") for r in rows}
         return {v for v in values if v is not None}
 
@@ -195,17 +192,14 @@ class Engine:
                     else:
                         result.updates += 1
                     if len(result.sample) < self.config.sample_size:
-                        result.sample.append({"key": cand.key, "action": cand.action,
-                                              **cand.payload})
+                        result.sample.append({"key": cand.key, "action": cand.action, **cand.payload})
         if self._triggers_enabled(dest):
             for tchunk in trigger_candidates(self.wh, wcfg, dest, ledger):
                 for trig in tchunk:
                     if trig.is_control:
                         result.control += 1
                     elif trig.journey not in dest.journeys:
-                        result.unmapped_journeys[trig.journey] = (
-                            result.unmapped_journeys.get(trig.journey, 0) + 1
-                        )
+                        result.unmapped_journeys[trig.journey] = result.unmapped_journeys.get(trig.journey, 0) + 1
                     else:
                         result.enroll += 1
                         if trig.contact_id is None:
@@ -214,8 +208,7 @@ class Engine:
         if isinstance(dest, HubSpotDestination):
             result.estimated_calls = {
                 "upsert": math.ceil(changed / dest.batch_size),
-                "list_add": math.ceil(result.enroll / dest.list_batch_size) if result.enroll
-                else 0,
+                "list_add": math.ceil(result.enroll / dest.list_batch_size) if result.enroll else 0,
                 "preflight": 1 + len(dest.journeys),
             }
         else:
@@ -271,8 +264,7 @@ class Engine:
         result.failures = self.ledger.failures(run_id, limit=self.config.sample_size or 5)
         return result
 
-    def _write(self, run_id: str, dest: Destination, outcomes: list[Outcome],
-               counts: RunCounts) -> None:
+    def _write(self, run_id: str, dest: Destination, outcomes: list[Outcome], counts: RunCounts) -> None:
         if not outcomes:
             return
         for o in outcomes:
@@ -308,8 +300,7 @@ class Engine:
         self.progress.start(f"{dest.name}: contacts", self._total_rows())
 
         def pending(req: ContactRequest, why: str) -> Outcome:
-            return Outcome("contact", req.key, req.guess_action, "pending",
-                           req.value_hash, error=why)
+            return Outcome("contact", req.key, req.guess_action, "pending", req.value_hash, error=why)
 
         def stop(exc: Exception) -> None:
             nonlocal stopped
@@ -320,8 +311,9 @@ class Engine:
             for cand in chunk:
                 counts.add("considered")
                 if cand.invalid_reason:
-                    buffered.append(Outcome("contact", cand.key or "", cand.action, "rejected",
-                                            error=cand.invalid_reason))
+                    buffered.append(
+                        Outcome("contact", cand.key or "", cand.action, "rejected", error=cand.invalid_reason)
+                    )
                     continue
                 if not cand.changed and not full:
                     counts.add("unchanged")
@@ -352,9 +344,7 @@ class Engine:
         self.progress.stop()
         return stopped
 
-    def _enrollment_requests(
-        self, dest: Destination, run_id: str, counts: RunCounts
-    ) -> Iterator[EnrollmentRequest]:
+    def _enrollment_requests(self, dest: Destination, run_id: str, counts: RunCounts) -> Iterator[EnrollmentRequest]:
         """Yield enrollable triggers; record control, invalid and waiting ones on the way."""
         wcfg = self.config.warehouse
         unmapped: dict[str, int] = {}
@@ -362,22 +352,33 @@ class Engine:
             side: list[Outcome] = []
             for trig in chunk:
                 if trig.is_control:
-                    side.append(Outcome("enrollment", trig.trigger_id, "skip_control", "skipped",
-                                        CONTROL_HASH))
+                    side.append(Outcome("enrollment", trig.trigger_id, "skip_control", "skipped", CONTROL_HASH))
                     continue
                 target = dest.journeys.get(trig.journey)
                 if target is None:
                     unmapped[trig.journey] = unmapped.get(trig.journey, 0) + 1
                     continue
                 if not trig.customer_key:
-                    side.append(Outcome("enrollment", trig.trigger_id, "enroll", "rejected",
-                                        error="trigger has no value in the match key column"))
+                    side.append(
+                        Outcome(
+                            "enrollment",
+                            trig.trigger_id,
+                            "enroll",
+                            "rejected",
+                            error="trigger has no value in the match key column",
+                        )
+                    )
                     continue
                 if trig.contact_id is None:
-                    side.append(Outcome(
-                        "enrollment", trig.trigger_id, "enroll", "pending",
-                        error="waiting for the contact to be confirmed by the destination",
-                    ))
+                    side.append(
+                        Outcome(
+                            "enrollment",
+                            trig.trigger_id,
+                            "enroll",
+                            "pending",
+                            error="waiting for the contact to be confirmed by the destination",
+                        )
+                    )
                     continue
                 yield EnrollmentRequest(
                     trigger_id=trig.trigger_id,
@@ -389,8 +390,11 @@ class Engine:
             self._write(run_id, dest, side, counts)
             self.progress.advance(len(chunk))
         if unmapped:
-            log.info("%s: journeys without a target are skipped: %s", dest.name,
-                     ", ".join(f"{j} ({n})" for j, n in sorted(unmapped.items())))
+            log.info(
+                "%s: journeys without a target are skipped: %s",
+                dest.name,
+                ", ".join(f"{j} ({n})" for j, n in sorted(unmapped.items())),
+            )
 
     def _run_enrollments(
         self, dest: Destination, connector: Connector, run_id: str, counts: RunCounts
@@ -407,15 +411,13 @@ class Engine:
                     self._write(run_id, dest, sink.add(request), counts)
                 except (DailyLimitReached, GiveUp) as exc:
                     stopped = exc
-                    self._write(run_id, dest,
-                                [_pending_enroll(r, exc) for r in sink.unsent()], counts)
+                    self._write(run_id, dest, [_pending_enroll(r, exc) for r in sink.unsent()], counts)
             if stopped is None:
                 try:
                     self._write(run_id, dest, sink.flush(), counts)
                 except (DailyLimitReached, GiveUp) as exc:
                     stopped = exc
-                    self._write(run_id, dest,
-                                [_pending_enroll(r, exc) for r in sink.unsent()], counts)
+                    self._write(run_id, dest, [_pending_enroll(r, exc) for r in sink.unsent()], counts)
         finally:
             if sink.stale_contacts:
                 self._forget_contacts(dest, sink.stale_contacts)
@@ -446,9 +448,7 @@ class Engine:
                 f"WHERE {key} IN ({chunk}))"
             )
 
-    def _count_pending_enrollments(
-        self, dest: Destination, run_id: str, counts: RunCounts, why: Exception
-    ) -> None:
+    def _count_pending_enrollments(self, dest: Destination, run_id: str, counts: RunCounts, why: Exception) -> None:
         requests = self._enrollment_requests(dest, run_id, counts)
         outcomes = [_pending_enroll(r, why) for r in requests]
         self._write(run_id, dest, outcomes, counts)
@@ -456,13 +456,11 @@ class Engine:
     # -- setup -------------------------------------------------------------------
     def field_specs(self, dest: Destination) -> list[FieldSpec]:
         """The CRM fields a destination needs, typed from the warehouse columns."""
-        columns = check_columns(self.wh, self.config.warehouse.segments_table,
-                                contact_columns_needed(dest))
+        columns = check_columns(self.wh, self.config.warehouse.segments_table, contact_columns_needed(dest))
         specs: list[FieldSpec] = []
         key = dest.match_key
         if isinstance(dest, SalesforceDestination) or key.field != "email":
-            specs.append(FieldSpec(name=key.field, label=_label(key.field, None), type="text",
-                                   unique=True))
+            specs.append(FieldSpec(name=key.field, label=_label(key.field, None), type="text", unique=True))
         for mapping in dest.fields:
             kind = _infer_type(mapping, columns.get(mapping.column.lower(), ""), dest)
             options: tuple[str, ...] = ()
@@ -471,8 +469,9 @@ class Engine:
                 if len(options) > 1000:
                     kind = "text"
                     options = ()
-            specs.append(FieldSpec(name=mapping.field, label=_label(mapping.column, mapping),
-                                   type=kind, options=options))
+            specs.append(
+                FieldSpec(name=mapping.field, label=_label(mapping.column, mapping), type=kind, options=options)
+            )
         return specs
 
     def setup(self, dest: Destination, permission_set: str | None = None) -> SetupReport:
@@ -486,13 +485,11 @@ class Engine:
 
 def _request(cand: Candidate) -> ContactRequest:
     assert cand.key is not None
-    return ContactRequest(key=cand.key, payload=cand.payload, value_hash=cand.value_hash,
-                          guess_action=cand.action)
+    return ContactRequest(key=cand.key, payload=cand.payload, value_hash=cand.value_hash, guess_action=cand.action)
 
 
 def _pending_enroll(req: EnrollmentRequest, why: Exception) -> Outcome:
-    return Outcome("enrollment", req.trigger_id, "enroll", "pending", req.value_hash,
-                   error=redact(why))
+    return Outcome("enrollment", req.trigger_id, "enroll", "pending", req.value_hash, error=redact(why))
 
 
 def _label(column: str, mapping: FieldMapping | None) -> str:
@@ -514,9 +511,7 @@ def _infer_type(mapping: FieldMapping, column_type: str, dest: Destination) -> s
         return "date"
     if "BOOL" in t:
         return "boolean"
-    if isinstance(dest, HubSpotDestination) and any(
-        word in t for word in ("CHAR", "TEXT", "STRING")
-    ):
+    if isinstance(dest, HubSpotDestination) and any(word in t for word in ("CHAR", "TEXT", "STRING")):
         # Segment names: an enumeration makes them filterable in lists and workflows.
         return "enumeration"
     return "text"

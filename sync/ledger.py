@@ -144,13 +144,9 @@ class Ledger:
         if d.name in ("duckdb", "postgres"):
             # Enforced keys where the warehouse supports them, for ON CONFLICT.
             pk = f", PRIMARY KEY ({', '.join(STATE_KEY)})"
-        self.wh.execute(
-            f"CREATE TABLE IF NOT EXISTS {d.relation(self.state)} ({cols(STATE_COLUMNS)}{pk})"
-        )
+        self.wh.execute(f"CREATE TABLE IF NOT EXISTS {d.relation(self.state)} ({cols(STATE_COLUMNS)}{pk})")
         self.wh.execute(f"CREATE TABLE IF NOT EXISTS {d.relation(self.runs)} ({cols(RUN_COLUMNS)})")
-        self.wh.execute(
-            f"CREATE TABLE IF NOT EXISTS {d.relation(self.records)} ({cols(RECORD_COLUMNS)})"
-        )
+        self.wh.execute(f"CREATE TABLE IF NOT EXISTS {d.relation(self.records)} ({cols(RECORD_COLUMNS)})")
 
     # -- runs --------------------------------------------------------------
     def start_run(self, destination: str) -> str:
@@ -158,8 +154,7 @@ class Ledger:
         lit = self.wh.dialect.literal
         rel = self.wh.dialect.relation(self.runs)
         self.wh.execute(
-            f"UPDATE {rel} SET outcome = 'interrupted' "
-            f"WHERE destination = {lit(destination)} AND outcome = 'running'"
+            f"UPDATE {rel} SET outcome = 'interrupted' WHERE destination = {lit(destination)} AND outcome = 'running'"
         )
         run_id = f"{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
         row: list[Any] = [run_id, destination, now(), None, "running"]
@@ -168,17 +163,14 @@ class Ledger:
         self.wh.insert_rows(self.runs, RUN_COLUMNS, [row])
         return run_id
 
-    def finish_run(
-        self, run_id: str, counts: RunCounts, outcome: str, message: str | None = None
-    ) -> None:
+    def finish_run(self, run_id: str, counts: RunCounts, outcome: str, message: str | None = None) -> None:
         lit = self.wh.dialect.literal
         sets = [f"ended_at = {lit(now())}", f"outcome = {lit(outcome)}"]
         sets += [f"n_{name} = {int(counts[name])}" for name in RUN_COUNTERS]
         sets.append(f"api_calls = {int(counts.api_calls)}")
         sets.append(f"message = {lit(redact(message)[:_MAX_ERROR_CHARS] if message else None)}")
         self.wh.execute(
-            f"UPDATE {self.wh.dialect.relation(self.runs)} SET {', '.join(sets)} "
-            f"WHERE run_id = {lit(run_id)}"
+            f"UPDATE {self.wh.dialect.relation(self.runs)} SET {', '.join(sets)} WHERE run_id = {lit(run_id)}"
         )
 
     # -- records and state -------------------------------------------------
@@ -231,18 +223,14 @@ class Ledger:
     def reset(self, destination: str) -> None:
         """Forget every confirmed record of ``destination`` (forces a full resend)."""
         lit = self.wh.dialect.literal
-        self.wh.execute(
-            f"DELETE FROM {self.wh.dialect.relation(self.state)} "
-            f"WHERE destination = {lit(destination)}"
-        )
+        self.wh.execute(f"DELETE FROM {self.wh.dialect.relation(self.state)} WHERE destination = {lit(destination)}")
 
     # -- reading -----------------------------------------------------------
     def last_runs(self, destination: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
         lit = self.wh.dialect.literal
         where = f"WHERE destination = {lit(destination)} " if destination else ""
         return self.wh.query(
-            f"SELECT * FROM {self.wh.dialect.relation(self.runs)} {where}"
-            f"ORDER BY started_at DESC LIMIT {int(limit)}"
+            f"SELECT * FROM {self.wh.dialect.relation(self.runs)} {where}ORDER BY started_at DESC LIMIT {int(limit)}"
         )
 
     def failures(self, run_id: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -52,10 +52,7 @@ class ResolvedTarget:
 
     def describe(self) -> str:
         """Human-readable origin, without any setting values (they may be secret)."""
-        return (
-            f"dbt profile {self.profile!r}, target {self.target!r} "
-            f"({self.adapter_type}) from {self.profiles_path}"
-        )
+        return f"dbt profile {self.profile!r}, target {self.target!r} ({self.adapter_type}) from {self.profiles_path}"
 
 
 def _project_profile_name(project_dir: Path) -> str | None:
@@ -147,8 +144,7 @@ def _render_value(value: str) -> Any:
         return value
     env = NativeEnvironment(undefined=StrictUndefined)
     env.globals["env_var"] = _env_var
-    env.filters.update(as_text=lambda v: _Text(str(v)), as_bool=_as_bool,
-                       as_number=_as_number, as_native=lambda v: v)
+    env.filters.update(as_text=lambda v: _Text(str(v)), as_bool=_as_bool, as_number=_as_number, as_native=lambda v: v)
     try:
         template = env.from_string(value)
         pieces = list(template.root_render_func(template.new_context({})))
@@ -190,9 +186,7 @@ def _register_secrets(settings: Mapping[str, Any]) -> None:
             REDACTOR.register(value)
 
 
-def resolve_target(
-    config: WarehouseConfig, environ: Mapping[str, str] | None = None
-) -> ResolvedTarget:
+def resolve_target(config: WarehouseConfig, environ: Mapping[str, str] | None = None) -> ResolvedTarget:
     """Return the rendered output the sync should connect to."""
     project_dir = Path(config.project_dir).resolve()
     profile_name = config.profile or _project_profile_name(project_dir)
@@ -215,10 +209,7 @@ def resolve_target(
     target = config.target or str(_render(profile.get("target", "default")))
     outputs = profile["outputs"]
     if target not in outputs:
-        raise ConfigError(
-            f"{path}: profile {profile_name!r} has no target {target!r} "
-            f"(targets: {', '.join(outputs)})"
-        )
+        raise ConfigError(f"{path}: profile {profile_name!r} has no target {target!r} (targets: {', '.join(outputs)})")
     settings = _render(dict(outputs[target]))
     if not isinstance(settings, Mapping) or "type" not in settings:
         raise ConfigError(f"{path}: target {target!r} of profile {profile_name!r} has no 'type'")

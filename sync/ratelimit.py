@@ -50,6 +50,7 @@ class RateLimiter:
         if max_requests < 1:
             raise ValueError("max_requests must be at least 1")
         self.max_requests = max_requests
+        self._floor = max(1, max_requests // 2)
         self.window = window_seconds + margin_seconds
         self._clock = clock
         self._sleep = sleep
@@ -87,11 +88,12 @@ class RateLimiter:
 
         The budget is shared by every app in a HubSpot account; a 429 on the
         rolling window means someone else is using part of it, so the limiter
-        keeps a smaller share for the rest of the run.
+        keeps a smaller share for the rest of the run (never below half the
+        configured budget: a burst of 429s must not stall the sync).
         """
         with self._lock:
             self._blocked_until = max(self._blocked_until, self._clock() + max(0.0, seconds))
-            self.max_requests = max(1, int(self.max_requests * shrink))
+            self.max_requests = max(self._floor, int(self.max_requests * shrink))
             self.stats.penalties += 1
 
 

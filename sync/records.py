@@ -75,9 +75,7 @@ def format_value(value: Any, flavor: Flavor) -> str | None:
 def payload_for(dest: Destination, row: Mapping[str, Any]) -> dict[str, str | None]:
     """CRM field -> formatted value for one warehouse row (without the match key)."""
     flavor: Flavor = "hubspot" if isinstance(dest, HubSpotDestination) else "salesforce"
-    payload: dict[str, str | None] = {
-        m.field: format_value(row.get(m.column.lower()), flavor) for m in dest.fields
-    }
+    payload: dict[str, str | None] = {m.field: format_value(row.get(m.column.lower()), flavor) for m in dest.fields}
     payload.update(dest.constants)
     return payload
 
@@ -120,18 +118,13 @@ class Candidate:
         return "update" if self.prev_id or self.prev_hash else "create"
 
 
-def check_columns(
-    warehouse: Warehouse, relation: Relation, needed: Mapping[str, str]
-) -> dict[str, str]:
+def check_columns(warehouse: Warehouse, relation: Relation, needed: Mapping[str, str]) -> dict[str, str]:
     """Fail with a message naming table, column and reason if a column is absent."""
     columns = warehouse.columns(relation)
-    missing = [
-        f"{col} (used by {why})" for col, why in needed.items() if col.lower() not in columns
-    ]
+    missing = [f"{col} (used by {why})" for col, why in needed.items() if col.lower() not in columns]
     if missing:
         raise WarehouseError(
-            f"table {relation} is missing column(s): {', '.join(missing)}; "
-            f"it has: {', '.join(sorted(columns))}"
+            f"table {relation} is missing column(s): {', '.join(missing)}; it has: {', '.join(sorted(columns))}"
         )
     return columns
 
@@ -197,10 +190,7 @@ def contact_candidates(
             payload = payload_for(dest, row)
             reason = validate_key(dest, key_text)
             if reason is None and key_text in dupes:
-                reason = (
-                    f"duplicate match key {key_text!r}: several rows of "
-                    f"{wcfg.segments_table} share it"
-                )
+                reason = f"duplicate match key {key_text!r}: several rows of {wcfg.segments_table} share it"
             out.append(
                 Candidate(
                     key=key_text,
@@ -280,9 +270,7 @@ def trigger_candidates(
             f"LEFT JOIN {d.relation(ledger.state)} cs ON cs.destination = {lit(dest.name)} "
             f"AND cs.record_type = 'contact' AND cs.record_key = {key}"
         )
-        where.append(
-            f"(es.value_hash IS NULL OR es.value_hash NOT IN ({', '.join(lit(h) for h in done)}))"
-        )
+        where.append(f"(es.value_hash IS NULL OR es.value_hash NOT IN ({', '.join(lit(h) for h in done)}))")
     else:
         sql = (
             f"{base}, CAST(NULL AS {d.string_type}) AS {PREV_HASH_COL}, "

@@ -63,14 +63,31 @@ class RichProgress:
 
 def render_plan(console: Console, plans: list[DestinationPlan]) -> None:
     table = Table(title="Sync plan (dry run: nothing was sent)")
-    for col in ("destination", "creates", "updates", "unchanged", "invalid", "enroll",
-                "waiting for contact", "control (skipped)", "estimated API calls"):
+    for col in (
+        "destination",
+        "creates",
+        "updates",
+        "unchanged",
+        "invalid",
+        "enroll",
+        "waiting for contact",
+        "control (skipped)",
+        "estimated API calls",
+    ):
         table.add_column(col, justify="left" if col == "destination" else "right")
     for p in plans:
         calls = ", ".join(f"{k} {v}" for k, v in p.estimated_calls.items())
-        table.add_row(p.destination, str(p.creates), str(p.updates), str(p.unchanged),
-                      str(p.invalid), str(p.enroll), str(p.enroll_waiting_for_contact),
-                      str(p.control), calls)
+        table.add_row(
+            p.destination,
+            str(p.creates),
+            str(p.updates),
+            str(p.unchanged),
+            str(p.invalid),
+            str(p.enroll),
+            str(p.enroll_waiting_for_contact),
+            str(p.control),
+            calls,
+        )
     console.print(table)
     for p in plans:
         if p.sample:
@@ -84,8 +101,7 @@ def render_plan(console: Console, plans: list[DestinationPlan]) -> None:
         for key, reason in p.invalid_sample:
             console.print(f"[yellow]{p.destination}: rejected {key!r}: {redact(reason)}[/yellow]")
         for journey, n in sorted(p.unmapped_journeys.items()):
-            console.print(f"{p.destination}: journey {journey!r} has no target in the config "
-                          f"({n} trigger(s) ignored)")
+            console.print(f"{p.destination}: journey {journey!r} has no target in the config ({n} trigger(s) ignored)")
 
 
 _SUMMARY_COLUMNS = (
@@ -111,9 +127,7 @@ def render_results(console: Console, results: list[DestinationResult]) -> None:
         table.add_column(label, justify="right")
     table.add_column("API calls", justify="right")
     for r in results:
-        style = {"succeeded": "green", "partial": "yellow", "rate_limited": "yellow"}.get(
-            r.outcome, "red"
-        )
+        style = {"succeeded": "green", "partial": "yellow", "rate_limited": "yellow"}.get(r.outcome, "red")
         table.add_row(
             r.destination,
             f"[{style}]{r.outcome}[/{style}]",
@@ -125,8 +139,9 @@ def render_results(console: Console, results: list[DestinationResult]) -> None:
         if r.message:
             console.print(f"{r.destination}: {redact(r.message)}")
         if r.stats.retries or r.stats.rate_limited:
-            console.print(f"{r.destination}: {r.stats.retries} retried request(s), "
-                          f"{r.stats.rate_limited} rate-limit wait(s)")
+            console.print(
+                f"{r.destination}: {r.stats.retries} retried request(s), {r.stats.rate_limited} rate-limit wait(s)"
+            )
         for f in r.failures:
             console.print(
                 f"[red]{r.destination}: {f['status']} {f['record_type']} "
@@ -142,27 +157,53 @@ def _fmt_time(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def render_status(console: Console, runs: list[dict[str, Any]],
-                  failures: dict[str, list[dict[str, Any]]],
-                  state: list[dict[str, Any]]) -> None:
+def render_status(
+    console: Console, runs: list[dict[str, Any]], failures: dict[str, list[dict[str, Any]]], state: list[dict[str, Any]]
+) -> None:
     if not runs:
         console.print("No sync runs recorded yet.")
         return
     table = Table(title="Last sync runs")
-    for col in ("run", "destination", "started (UTC)", "ended (UTC)", "outcome", "created",
-                "updated", "unchanged", "invalid", "failed", "pending", "enrolled",
-                "enroll failed", "API calls"):
+    for col in (
+        "run",
+        "destination",
+        "started (UTC)",
+        "ended (UTC)",
+        "outcome",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "failed",
+        "pending",
+        "enrolled",
+        "enroll failed",
+        "API calls",
+    ):
         table.add_column(col)
     for run in runs:
         outcome = run["outcome"]
         if outcome == "running" and run.get("ended_at") is None:
             outcome = "running (or killed)"
         table.add_row(
-            str(run["run_id"]), str(run["destination"]), _fmt_time(run["started_at"]),
-            _fmt_time(run.get("ended_at")), outcome,
-            *(str(run.get(f"n_{k}") or 0) for k in ("created", "updated", "unchanged",
-                                                     "invalid", "failed", "pending",
-                                                     "enrolled", "enroll_failed")),
+            str(run["run_id"]),
+            str(run["destination"]),
+            _fmt_time(run["started_at"]),
+            _fmt_time(run.get("ended_at")),
+            outcome,
+            *(
+                str(run.get(f"n_{k}") or 0)
+                for k in (
+                    "created",
+                    "updated",
+                    "unchanged",
+                    "invalid",
+                    "failed",
+                    "pending",
+                    "enrolled",
+                    "enroll_failed",
+                )
+            ),
             str(run.get("api_calls") or 0),
         )
     console.print(table)
@@ -171,8 +212,10 @@ def render_status(console: Console, runs: list[dict[str, Any]],
             console.print(f"{run['destination']} {run['run_id']}: {redact(run['message'])}")
     for run_id, rows in failures.items():
         for f in rows:
-            console.print(f"[red]{run_id}: {f['status']} {f['record_type']} {f['record_key']!r}"
-                          f" ({f['action']}): {redact(f['error'] or '')}[/red]")
+            console.print(
+                f"[red]{run_id}: {f['status']} {f['record_type']} {f['record_key']!r}"
+                f" ({f['action']}): {redact(f['error'] or '')}[/red]"
+            )
     if state:
         confirmed = Table(title="Confirmed records in the ledger")
         for col in ("destination", "record type", "records"):

@@ -147,13 +147,10 @@ def salesforce_credentials(environ: Mapping[str, str] | None = None) -> Salesfor
     if token is not None:
         instance_url = _env(env, "SALESFORCE_INSTANCE_URL")
         if instance_url is None:
-            raise MissingSecretError(
-                "SALESFORCE_INSTANCE_URL", "Salesforce access-token authentication"
-            )
+            raise MissingSecretError("SALESFORCE_INSTANCE_URL", "Salesforce access-token authentication")
         if not instance_url.startswith(("https://", "http://")):
             raise ConfigError(
-                "SALESFORCE_INSTANCE_URL must be a full URL such as "
-                "https://yourcompany.my.salesforce.com"
+                "SALESFORCE_INSTANCE_URL must be a full URL such as https://yourcompany.my.salesforce.com"
             )
         REDACTOR.register(token)
         return SalesforceCredentials(instance_url=instance_url, access_token=token, domain=domain)
@@ -161,8 +158,7 @@ def salesforce_credentials(environ: Mapping[str, str] | None = None) -> Salesfor
     if username is None:
         raise MissingSecretError(
             "SALESFORCE_ACCESS_TOKEN",
-            "Salesforce authentication (or set SALESFORCE_USERNAME, SALESFORCE_PASSWORD "
-            "and SALESFORCE_SECURITY_TOKEN)",
+            "Salesforce authentication (or set SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN)",
         )
     password = _env(env, "SALESFORCE_PASSWORD")
     if password is None:
@@ -171,8 +167,7 @@ def salesforce_credentials(environ: Mapping[str, str] | None = None) -> Salesfor
     if security_token is None:
         raise MissingSecretError(
             "SALESFORCE_SECURITY_TOKEN",
-            "Salesforce username/password login (set it to an empty string if your "
-            "IP range is trusted)",
+            "Salesforce username/password login (set it to an empty string if your IP range is trusted)",
         )
     REDACTOR.register(password)
     REDACTOR.register(security_token)

@@ -92,8 +92,7 @@ DIALECTS: dict[str, Dialect] = {
         double_type="FLOAT64",
         backslash_escapes=True,
     ),
-    "databricks": Dialect("databricks", string_type="STRING", double_type="DOUBLE",
-                          backslash_escapes=True),
+    "databricks": Dialect("databricks", string_type="STRING", double_type="DOUBLE", backslash_escapes=True),
     "spark": Dialect("spark", string_type="STRING", double_type="DOUBLE", backslash_escapes=True),
 }
 
@@ -132,9 +131,7 @@ class Warehouse(Protocol):
         """Whether ``relation`` can be selected from."""
         ...
 
-    def insert_rows(
-        self, relation: Relation, columns: Sequence[TableColumn], rows: Sequence[Sequence[Any]]
-    ) -> None:
+    def insert_rows(self, relation: Relation, columns: Sequence[TableColumn], rows: Sequence[Sequence[Any]]) -> None:
         """Append ``rows`` (tuples in ``columns`` order)."""
         ...
 
@@ -148,8 +145,7 @@ class Warehouse(Protocol):
         """Insert ``rows``, replacing rows with the same ``key`` columns."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 def _clean_error(exc: BaseException) -> str:
@@ -167,8 +163,7 @@ class DuckDBWarehouse:
         self.description = f"DuckDB file {path}"
         if read_only and not path.exists():
             raise WarehouseError(
-                f"DuckDB file {path} does not exist: run `dbt build` first "
-                "(or set SEGMENTS_DUCKDB_PATH)"
+                f"DuckDB file {path} does not exist: run `dbt build` first (or set SEGMENTS_DUCKDB_PATH)"
             )
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,9 +216,7 @@ class DuckDBWarehouse:
         try:
             rel = self._con.sql(f"SELECT * FROM {self.dialect.relation(relation)} LIMIT 0")
         except duckdb.CatalogException as exc:
-            raise WarehouseError(
-                f"table {relation} not found in {self.description}: {_clean_error(exc)}"
-            ) from exc
+            raise WarehouseError(f"table {relation} not found in {self.description}: {_clean_error(exc)}") from exc
         return {name.lower(): str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
 
     def exists(self, relation: Relation) -> bool:
@@ -247,8 +240,7 @@ class DuckDBWarehouse:
         for i, col in enumerate(columns):
             values = [row[i] for row in rows]
             if col.kind == "timestamp":
-                values = [v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v
-                          for v in values]
+                values = [v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v for v in values]
             arrays.append(pa.array(values, type=types[col.kind]))
         return pa.Table.from_arrays(arrays, names=[c.name for c in columns])
 
@@ -269,9 +261,7 @@ class DuckDBWarehouse:
             finally:
                 cursor.close()
 
-    def insert_rows(
-        self, relation: Relation, columns: Sequence[TableColumn], rows: Sequence[Sequence[Any]]
-    ) -> None:
+    def insert_rows(self, relation: Relation, columns: Sequence[TableColumn], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         names = ", ".join(c.name for c in columns)
@@ -341,23 +331,17 @@ class DbtAdapterWarehouse:
         try:
             credentials = credentials_cls.from_dict(settings)
         except Exception as exc:
-            raise WarehouseError(
-                f"invalid settings in {self.description}: {_clean_error(exc)}"
-            ) from exc
+            raise WarehouseError(f"invalid settings in {self.description}: {_clean_error(exc)}") from exc
         adapter_cls = get_adapter_class_by_name(target.adapter_type)
         self._manager = adapter_cls.ConnectionManager
         self._connections: list[Any] = []
 
         def connect(name: str) -> Any:
-            connection = Connection(
-                type=Identifier(target.adapter_type), name=name, credentials=credentials
-            )
+            connection = Connection(type=Identifier(target.adapter_type), name=name, credentials=credentials)
             try:
                 opened = adapter_cls.ConnectionManager.open(connection)
             except Exception as exc:
-                raise WarehouseError(
-                    f"cannot connect ({self.description}): {_clean_error(exc)}"
-                ) from exc
+                raise WarehouseError(f"cannot connect ({self.description}): {_clean_error(exc)}") from exc
             self._connections.append(opened)
             handle = opened.handle
             if not hasattr(handle, "cursor"):
@@ -365,9 +349,7 @@ class DbtAdapterWarehouse:
                 try:
                     from google.cloud.bigquery import dbapi
                 except ImportError as exc:  # pragma: no cover - depends on the adapter
-                    raise WarehouseError(
-                        f"the {target.adapter_type} connection has no DB-API cursor"
-                    ) from exc
+                    raise WarehouseError(f"the {target.adapter_type} connection has no DB-API cursor") from exc
                 handle = dbapi.connect(client=handle)
             return handle
 
@@ -436,9 +418,7 @@ class DbtAdapterWarehouse:
         lit = self.dialect.literal
         return ", ".join("(" + ", ".join(lit(v) for v in row) + ")" for row in rows)
 
-    def insert_rows(
-        self, relation: Relation, columns: Sequence[TableColumn], rows: Sequence[Sequence[Any]]
-    ) -> None:
+    def insert_rows(self, relation: Relation, columns: Sequence[TableColumn], rows: Sequence[Sequence[Any]]) -> None:
         names = ", ".join(c.name for c in columns)
         target = self.dialect.relation(relation)
         for start in range(0, len(rows), self._ROWS_PER_STATEMENT):
@@ -464,8 +444,7 @@ class DbtAdapterWarehouse:
         for start in range(0, len(deduped), self._ROWS_PER_STATEMENT):
             chunk = deduped[start : start + self._ROWS_PER_STATEMENT]
             predicate = " OR ".join(
-                "(" + " AND ".join(f"{n} = {lit(row[i])}" for n, i in
-                                   zip(key_names, key_idx, strict=True)) + ")"
+                "(" + " AND ".join(f"{n} = {lit(row[i])}" for n, i in zip(key_names, key_idx, strict=True)) + ")"
                 for row in chunk
             )
             self._run(f"DELETE FROM {target} WHERE {predicate}")
@@ -484,9 +463,7 @@ class DbtAdapterWarehouse:
 def _duckdb_path(target: ResolvedTarget) -> Path:
     raw = str(target.settings.get("path") or ":memory:")
     if raw == ":memory:" or raw.startswith(("md:", "motherduck:")):
-        raise ConfigError(
-            f"{target.describe()}: the sync needs a DuckDB file on disk (path is {raw!r})"
-        )
+        raise ConfigError(f"{target.describe()}: the sync needs a DuckDB file on disk (path is {raw!r})")
     path = Path(raw).expanduser()
     if not path.is_absolute():
         path = target.project_dir / path
@@ -503,10 +480,7 @@ def open_warehouse(
     target = resolve_target(config, environ)
     use_native = target.adapter_type == "duckdb" and config.method in ("auto", "duckdb")
     if config.method == "duckdb" and target.adapter_type != "duckdb":
-        raise ConfigError(
-            f"warehouse.method is duckdb but {target.describe()} is a "
-            f"{target.adapter_type} target"
-        )
+        raise ConfigError(f"warehouse.method is duckdb but {target.describe()} is a {target.adapter_type} target")
     if use_native:
         return DuckDBWarehouse(_duckdb_path(target), read_only=read_only)
     return DbtAdapterWarehouse(target)

@@ -50,8 +50,7 @@ _MAX_CONSECUTIVE_BATCH_FAILURES = 3
 class HubSpotRequestError(Exception):
     """A 4xx answer other than 401/403/429, or a transient error that outlived its retries."""
 
-    def __init__(self, status: int, message: str, category: str | None = None,
-                 body: Any = None) -> None:
+    def __init__(self, status: int, message: str, category: str | None = None, body: Any = None) -> None:
         super().__init__(redact(message))
         self.status = status
         self.category = category
@@ -99,8 +98,7 @@ def _failure_from(exc: Exception) -> _HttpFailure | None:
             message = f"{message} ({'; '.join(details)})" if message else "; ".join(details)
     elif body:
         message = str(body)[:500]
-    return _HttpFailure(status, body, headers, message or getattr(exc, "reason", "") or "",
-                        category)
+    return _HttpFailure(status, body, headers, message or getattr(exc, "reason", "") or "", category)
 
 
 def _is_connection_error(exc: Exception) -> bool:
@@ -144,8 +142,7 @@ class HubSpotConnector:
         client = HubSpot(
             access_token=credentials.access_token,
             host=dest.api_base_url,
-            retry=Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0,
-                        raise_on_status=False),
+            retry=Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, raise_on_status=False),
             **options,
         )
         # Each property access builds a new ApiClient: keep one of each.
@@ -203,9 +200,7 @@ class HubSpotConnector:
                 elif failure.status >= 500:
                     reason = f"HTTP {failure.status}"
                 else:
-                    raise HubSpotRequestError(
-                        failure.status, failure.message, failure.category, failure.body
-                    ) from None
+                    raise HubSpotRequestError(failure.status, failure.message, failure.category, failure.body) from None
                 if attempt >= self.retry.max_attempts:
                     raise HubSpotRequestError(
                         0 if failure is None else failure.status,
@@ -274,9 +269,7 @@ class HubSpotConnector:
             try:
                 fetched = self._call("lists", self._lists_api.get_by_id, list_id)
             except HubSpotRequestError as exc:
-                raise DestinationError(
-                    f"HubSpot list {list_id} (journey {journey}) cannot be read: {exc}"
-                ) from None
+                raise DestinationError(f"HubSpot list {list_id} (journey {journey}) cannot be read: {exc}") from None
             processing = getattr(fetched.list, "processing_type", None)
             if processing not in ("MANUAL", "SNAPSHOT"):
                 raise DestinationError(
@@ -290,14 +283,18 @@ class HubSpotConnector:
 
         existing = list(prop.options or [])
         options = [
-            OptionInput(label=o.label, value=o.value, hidden=bool(o.hidden),
-                        display_order=o.display_order, description=o.description)
+            OptionInput(
+                label=o.label,
+                value=o.value,
+                hidden=bool(o.hidden),
+                display_order=o.display_order,
+                description=o.description,
+            )
             for o in existing
         ]
         start = len(options)
         for i, value in enumerate(new_values):
-            options.append(OptionInput(label=value, value=value, hidden=False,
-                                       display_order=start + i))
+            options.append(OptionInput(label=value, value=value, hidden=False, display_order=start + i))
         self._call(
             "properties",
             self._properties_api.update,
@@ -317,15 +314,12 @@ class HubSpotConnector:
             report.unchanged.append(f"property group {group}")
         except HubSpotRequestError as exc:
             if exc.status != 404:
-                raise DestinationError(
-                    f"cannot read HubSpot property group {group}: {exc}"
-                ) from None
+                raise DestinationError(f"cannot read HubSpot property group {group}: {exc}") from None
             self._call(
                 "properties",
                 self._groups_api.create,
                 "contacts",
-                PropertyGroupCreate(name=group, label=self.dest.property_group_label,
-                                    display_order=-1),
+                PropertyGroupCreate(name=group, label=self.dest.property_group_label, display_order=-1),
             )
             report.created.append(f"property group {group}")
         props = self._all_properties()
@@ -334,8 +328,7 @@ class HubSpotConnector:
             hs_type, field_type = _hubspot_type(spec.type)
             if existing is None:
                 options = [
-                    OptionInput(label=v, value=v, hidden=False, display_order=i)
-                    for i, v in enumerate(spec.options)
+                    OptionInput(label=v, value=v, hidden=False, display_order=i) for i, v in enumerate(spec.options)
                 ]
                 if spec.type == "boolean":
                     options = [
@@ -369,9 +362,7 @@ class HubSpotConnector:
                 )
                 continue
             if spec.unique and not getattr(existing, "has_unique_value", False):
-                report.errors.append(
-                    f"property {spec.name} exists but is not unique; it cannot be the match key"
-                )
+                report.errors.append(f"property {spec.name} exists but is not unique; it cannot be the match key")
                 continue
             if hs_type == "enumeration" and spec.type == "enumeration":
                 present = {o.value for o in existing.options or []}
@@ -401,8 +392,7 @@ class HubSpotConnector:
         return HubSpotEnrollmentSink(self)
 
     def close(self) -> None:
-        for api in (self._batch_api, self._properties_api, self._groups_api, self._lists_api,
-                    self._memberships_api):
+        for api in (self._batch_api, self._properties_api, self._groups_api, self._lists_api, self._memberships_api):
             try:
                 api.api_client.close()
             except Exception as exc:  # best effort at shutdown
@@ -490,8 +480,7 @@ class HubSpotContactSink:
         by_key = {req.key: req for req in batch}
         results: dict[str, Outcome] = {}
         for item in response.results or []:
-            req = by_trace.get(str(item.object_write_trace_id)) if item.object_write_trace_id \
-                else None
+            req = by_trace.get(str(item.object_write_trace_id)) if item.object_write_trace_id else None
             if req is None:
                 value = (item.properties or {}).get(key_prop)
                 if value is not None:
@@ -517,8 +506,7 @@ class HubSpotContactSink:
                 if req.key not in results:
                     results[req.key] = _failed(req, message)
         return [
-            results.get(req.key)
-            or _failed(req, "HubSpot did not confirm this record in its batch response")
+            results.get(req.key) or _failed(req, "HubSpot did not confirm this record in its batch response")
             for req in batch
         ]
 
@@ -565,9 +553,7 @@ class HubSpotEnrollmentSink:
             return []
         ids = sorted({r.contact_id for r in batch})
         try:
-            response = self.connector._call(
-                "list_add", self.connector._memberships_api.add, list_id, ids
-            )
+            response = self.connector._call("list_add", self.connector._memberships_api.add, list_id, ids)
         except HubSpotRequestError as exc:
             self._buffers.pop(list_id, None)
             return [_enroll_outcome(r, "failed", str(exc)) for r in batch]
@@ -577,11 +563,14 @@ class HubSpotEnrollmentSink:
         for req in batch:
             if req.contact_id in missing:
                 self.stale_contacts.add(req.customer_key)
-                outcomes.append(_enroll_outcome(
-                    req, "failed",
-                    f"contact {req.contact_id} no longer exists in HubSpot; it will be "
-                    "re-created and enrolled on the next run",
-                ))
+                outcomes.append(
+                    _enroll_outcome(
+                        req,
+                        "failed",
+                        f"contact {req.contact_id} no longer exists in HubSpot; it will be "
+                        "re-created and enrolled on the next run",
+                    )
+                )
             else:
                 outcomes.append(_enroll_outcome(req, "succeeded"))
         return outcomes

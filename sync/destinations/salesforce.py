@@ -68,8 +68,7 @@ class RetryingSession(requests.Session):
         self._backoff = backoff or Backoff(policy)
         self.stats = CallStats()
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,
-                **kwargs: Any) -> requests.Response:
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (30, 300))
         attempt = 0
         while True:
@@ -77,8 +76,7 @@ class RetryingSession(requests.Session):
             self.stats.calls[_call_kind(str(method), str(url))] += 1
             try:
                 response = super().request(_text(method), _text(url), *args, **kwargs)
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 if attempt >= self.policy.max_attempts:
                     raise
                 reason = type(exc).__name__
@@ -217,18 +215,13 @@ class SalesforceConnector:
         if campaigns:
             found = self.query_all(
                 "SELECT Id, Name, IsActive FROM Campaign WHERE Id IN ("
-                + ", ".join(_soql_str(c) for c in campaigns) + ")"
+                + ", ".join(_soql_str(c) for c in campaigns)
+                + ")"
             )
             found_ids = {str(r["Id"])[:15] for r in found}
-            absent = [
-                f"{journey} -> {cid}"
-                for journey, cid in self.dest.journeys.items()
-                if cid[:15] not in found_ids
-            ]
+            absent = [f"{journey} -> {cid}" for journey, cid in self.dest.journeys.items() if cid[:15] not in found_ids]
             if absent:
-                raise DestinationError(
-                    f"Salesforce Campaign(s) not found for journeys: {', '.join(absent)}"
-                )
+                raise DestinationError(f"Salesforce Campaign(s) not found for journeys: {', '.join(absent)}")
         return []
 
     def setup(self, specs: list[FieldSpec], permission_set: str | None = None) -> SetupReport:
@@ -246,24 +239,24 @@ class SalesforceConnector:
             try:
                 md.CustomField.upsert(metadata)
             except Exception as exc:  # mdapi raises a bare Exception listing failures
-                report.errors.append(f"custom fields {', '.join(s.name for s in chunk)}: "
-                                     f"{redact(exc).strip()}")
+                report.errors.append(f"custom fields {', '.join(s.name for s in chunk)}: {redact(exc).strip()}")
                 continue
             report.updated.extend(f"{obj}.{s.name}" for s in chunk)
         field_names = [f"{obj}.{s.name}" for s in custom]
         if permission_set and field_names:
             try:
-                md.PermissionSet.upsert([
-                    md.PermissionSet(
-                        fullName=permission_set,
-                        label=permission_set.replace("_", " "),
-                        fieldPermissions=[
-                            md.PermissionSetFieldPermissions(field=name, editable=True,
-                                                             readable=True)
-                            for name in field_names
-                        ],
-                    )
-                ])
+                md.PermissionSet.upsert(
+                    [
+                        md.PermissionSet(
+                            fullName=permission_set,
+                            label=permission_set.replace("_", " "),
+                            fieldPermissions=[
+                                md.PermissionSetFieldPermissions(field=name, editable=True, readable=True)
+                                for name in field_names
+                            ],
+                        )
+                    ]
+                )
                 report.updated.append(f"permission set {permission_set}")
             except Exception as exc:
                 report.errors.append(f"permission set {permission_set}: {redact(exc).strip()}")
@@ -273,8 +266,8 @@ class SalesforceConnector:
             f"integration user Read and Edit on {', '.join(field_names) or 'the mapped fields'}"
             f" (Setup > Object Manager > {obj} > Fields > Set Field-Level Security), or through "
             f"the permission set {ps}"
-            + ("" if permission_set else " (create it with `segments sync setup "
-               "--permission-set Segments_Sync`)") + ".",
+            + ("" if permission_set else " (create it with `segments sync setup --permission-set Segments_Sync`)")
+            + ".",
             f"Assign the permission set: `sf org assign permset --name {ps}` or Setup > Users > "
             "Permission Set Assignments.",
             f"Object permissions for the integration user: Read, Create, Edit on {obj}; Read on "
@@ -327,8 +320,11 @@ def _soql_str(value: str) -> str:
 
 
 def _custom_field(obj: str, spec: FieldSpec) -> dict[str, Any]:
-    base: dict[str, Any] = {"fullName": f"{obj}.{spec.name}", "label": spec.label[:40],
-                            "description": "Written by segments sync from the warehouse."}
+    base: dict[str, Any] = {
+        "fullName": f"{obj}.{spec.name}",
+        "label": spec.label[:40],
+        "description": "Written by segments sync from the warehouse.",
+    }
     if spec.type == "number":
         base.update(type="Number", precision=18, scale=0)
     elif spec.type == "decimal":
@@ -350,8 +346,7 @@ class SalesforceContactSink:
     def __init__(self, connector: SalesforceConnector) -> None:
         self.connector = connector
         self.dest = connector.dest
-        self.columns = [self.dest.match_key.field, *(m.field for m in self.dest.fields),
-                        *self.dest.constants]
+        self.columns = [self.dest.match_key.field, *(m.field for m in self.dest.fields), *self.dest.constants]
         fd, name = tempfile.mkstemp(prefix="contacts-", suffix=".csv", dir=connector._workdir)
         os.close(fd)
         self.path = Path(name)
@@ -410,14 +405,11 @@ class SalesforceContactSink:
                         destination_id=row.get("sf__Id") or None,
                     )
                 elif kind == "failed":
-                    outcomes[req.key] = _contact_failed(
-                        req, row.get("sf__Error") or "failed without an error message"
-                    )
+                    outcomes[req.key] = _contact_failed(req, row.get("sf__Error") or "failed without an error message")
                 else:
                     outcomes[req.key] = _contact_failed(req, "not processed by the Bulk job")
         return [
-            outcomes.get(req.key)
-            or _contact_failed(req, "Salesforce returned no result for this record")
+            outcomes.get(req.key) or _contact_failed(req, "Salesforce returned no result for this record")
             for req in pending.values()
         ]
 
@@ -485,8 +477,7 @@ class SalesforceEnrollmentSink:
         to_insert: list[tuple[str, str]] = []
         for pair, reqs in pairs.items():
             if pair in existing:
-                outcomes += [_enrolled(r, "succeeded", existing[pair], "already_member")
-                             for r in reqs]
+                outcomes += [_enrolled(r, "succeeded", existing[pair], "already_member") for r in reqs]
             else:
                 to_insert.append(pair)
         self._pairs = {}
@@ -494,8 +485,9 @@ class SalesforceEnrollmentSink:
             outcomes += self._insert(to_insert, pairs)
         return outcomes
 
-    def _insert(self, to_insert: list[tuple[str, str]],
-                pairs: dict[tuple[str, str], list[EnrollmentRequest]]) -> list[Outcome]:
+    def _insert(
+        self, to_insert: list[tuple[str, str]], pairs: dict[tuple[str, str], list[EnrollmentRequest]]
+    ) -> list[Outcome]:
         member = self.connector.member_field
         status = self.dest.campaign_member_status
         path = self.connector._workdir / "campaign-members.csv"
@@ -529,16 +521,16 @@ class SalesforceEnrollmentSink:
                     results += [_enrolled(r, "succeeded", None, "already_member") for r in reqs]
                 elif kind == "failed" and _is_missing_contact(error):
                     self.stale_contacts.update(r.customer_key for r in reqs)
-                    results += [_enrolled(r, "failed", error=f"{error} (the contact will be "
-                                          "re-created and enrolled next run)") for r in reqs]
+                    results += [
+                        _enrolled(r, "failed", error=f"{error} (the contact will be re-created and enrolled next run)")
+                        for r in reqs
+                    ]
                 else:
-                    results += [_enrolled(r, "failed", error=error or "not processed")
-                                for r in reqs]
+                    results += [_enrolled(r, "failed", error=error or "not processed") for r in reqs]
                 done[pair] = None
         for pair in to_insert:
             if pair not in done:
-                results += [_enrolled(r, "failed", error="Salesforce returned no result")
-                            for r in pairs[pair]]
+                results += [_enrolled(r, "failed", error="Salesforce returned no result") for r in pairs[pair]]
         return results
 
 

@@ -28,23 +28,40 @@ def seed_salesforce_fields(crm: Crm) -> None:
 
 def seed_hubspot_properties(crm: Crm, options: dict[str, list[str]] | None = None) -> None:
     hs = crm.hs
-    hs.groups["customer_segments"] = {"name": "customer_segments", "label": "Customer segments",
-                                      "displayOrder": -1, "archived": False}
+    hs.groups["customer_segments"] = {
+        "name": "customer_segments",
+        "label": "Customer segments",
+        "displayOrder": -1,
+        "archived": False,
+    }
     from tests.sync.conftest import BEHAVIORAL, CHANNEL, RFM, VALUE_SEGMENTS
 
-    opts = options or {"value_segment": VALUE_SEGMENTS, "behavioral_segment": BEHAVIORAL,
-                       "channel_segment": CHANNEL, "rfm_segment": RFM}
+    opts = options or {
+        "value_segment": VALUE_SEGMENTS,
+        "behavioral_segment": BEHAVIORAL,
+        "channel_segment": CHANNEL,
+        "rfm_segment": RFM,
+    }
     for name in HS_FIELDS:
         if name in opts:
-            spec = {"name": name, "label": name, "type": "enumeration", "fieldType": "select",
-                    "groupName": "customer_segments",
-                    "options": [{"label": v, "value": v} for v in opts[name]]}
+            spec = {
+                "name": name,
+                "label": name,
+                "type": "enumeration",
+                "fieldType": "select",
+                "groupName": "customer_segments",
+                "options": [{"label": v, "value": v} for v in opts[name]],
+            }
         elif name == "segments_as_of":
-            spec = {"name": name, "label": name, "type": "date", "fieldType": "date",
-                    "groupName": "customer_segments"}
+            spec = {"name": name, "label": name, "type": "date", "fieldType": "date", "groupName": "customer_segments"}
         else:
-            spec = {"name": name, "label": name, "type": "number", "fieldType": "number",
-                    "groupName": "customer_segments"}
+            spec = {
+                "name": name,
+                "label": name,
+                "type": "number",
+                "fieldType": "number",
+                "groupName": "customer_segments",
+            }
         hs.properties[name] = hs._property(spec)
 
 
@@ -104,9 +121,7 @@ def assert_campaign_members(wh: Warehouse, crm: Crm) -> None:
     for journey, customers in expected.items():
         for cid in customers:
             want.add((crm.campaigns[journey], contacts[str(cid)]["Id"]))
-    assert set(pairs) == want, (
-        f"missing {len(want - set(pairs))}, unexpected {len(set(pairs) - want)}"
-    )
+    assert set(pairs) == want, f"missing {len(want - set(pairs))}, unexpected {len(set(pairs) - want)}"
 
 
 def assert_list_members(wh: Warehouse, crm: Crm) -> None:

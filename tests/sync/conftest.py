@@ -99,8 +99,9 @@ def trigger_rows(n: int, *, every: int = 4, day: dt.date | None = None) -> list[
     rows = []
     for i in range(1, n + 1, every):
         journey = "winback" if i % 2 else "upsell"
-        rows.append((trigger_id(i, journey, day), i, f"Customer{i}@Example.com", journey, day,
-                     f"{journey} rule", i % 5 == 0))
+        rows.append(
+            (trigger_id(i, journey, day), i, f"Customer{i}@Example.com", journey, day, f"{journey} rule", i % 5 == 0)
+        )
     return rows
 
 
@@ -121,8 +122,9 @@ class Warehouse:
 
             table = pa.Table.from_pylist(rows)
             con.register("new_rows", table)
-            con.execute(f"INSERT INTO main.customer_segments ({', '.join(cols)}) "
-                        f"SELECT {', '.join(cols)} FROM new_rows")
+            con.execute(
+                f"INSERT INTO main.customer_segments ({', '.join(cols)}) SELECT {', '.join(cols)} FROM new_rows"
+            )
         finally:
             con.close()
 
@@ -138,8 +140,7 @@ class Warehouse:
     def add_triggers(self, rows: list[tuple[Any, ...]]) -> None:
         con = self.connect()
         try:
-            con.executemany("INSERT INTO main.journey_triggers VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            rows)
+            con.executemany("INSERT INTO main.journey_triggers VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         finally:
             con.close()
 
@@ -192,9 +193,14 @@ class Crm:
     contract: OpenApiContract | None
 
 
-def start_crm(tls_files: tuple[str, str], *, validate: bool = False,
-              hs_per_ten_seconds: int | None = None, hs_daily: int | None = None,
-              unique_members: bool = False) -> Crm:
+def start_crm(
+    tls_files: tuple[str, str],
+    *,
+    validate: bool = False,
+    hs_per_ten_seconds: int | None = None,
+    hs_daily: int | None = None,
+    unique_members: bool = False,
+) -> Crm:
     contract = None
     if validate:
         directory = spec_dir(REPO_ROOT)
@@ -203,11 +209,11 @@ def start_crm(tls_files: tuple[str, str], *, validate: bool = False,
     sf = FakeSalesforce(access_token=SF_TOKEN, unique_members=unique_members)
     sf_server = FakeServer(sf, tls=tls_files).start()
     sf.base_url = sf_server.url
-    hs = FakeHubSpot(access_token=HS_TOKEN, per_ten_seconds=hs_per_ten_seconds,
-                     daily_limit=hs_daily, validator=contract)
+    hs = FakeHubSpot(
+        access_token=HS_TOKEN, per_ten_seconds=hs_per_ten_seconds, daily_limit=hs_daily, validator=contract
+    )
     hs_server = FakeServer(hs).start()
-    campaigns = {"winback": sf.create_campaign("Win-back"),
-                 "upsell": sf.create_campaign("Upsell")}
+    campaigns = {"winback": sf.create_campaign("Win-back"), "upsell": sf.create_campaign("Upsell")}
     lists = {"winback": hs.create_list("Win-back"), "upsell": hs.create_list("Upsell")}
     return Crm(sf, sf_server, hs, hs_server, campaigns, lists, contract)
 
@@ -233,27 +239,36 @@ def set_env(monkeypatch: pytest.MonkeyPatch, fakes: Crm, tls_files: tuple[str, s
 
 def child_env(fakes: Crm, tls_files: tuple[str, str]) -> dict[str, str]:
     """Environment for a sync subprocess talking to the fakes."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SALESFORCE_", "HUBSPOT_", "DBT_"))}
-    env.update({
-        "SALESFORCE_ACCESS_TOKEN": SF_TOKEN,
-        "SALESFORCE_INSTANCE_URL": fakes.sf_server.url,
-        "HUBSPOT_ACCESS_TOKEN": HS_TOKEN,
-        "REQUESTS_CA_BUNDLE": tls_files[0],
-        "PYTHONPATH": str(REPO_ROOT),
-    })
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SALESFORCE_", "HUBSPOT_", "DBT_"))}
+    env.update(
+        {
+            "SALESFORCE_ACCESS_TOKEN": SF_TOKEN,
+            "SALESFORCE_INSTANCE_URL": fakes.sf_server.url,
+            "HUBSPOT_ACCESS_TOKEN": HS_TOKEN,
+            "REQUESTS_CA_BUNDLE": tls_files[0],
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+    )
     return env
 
 
 # -- config ------------------------------------------------------------------------------
 
 
-def write_config(directory: Path, warehouse: Warehouse, crm: Crm, *,
-                 destinations: tuple[str, ...] = ("salesforce", "hubspot"),
-                 hubspot_extra: str = "", salesforce_extra: str = "",
-                 retry_base: float = 0.01, lookback: str = "30") -> Path:
+def write_config(
+    directory: Path,
+    warehouse: Warehouse,
+    crm: Crm,
+    *,
+    destinations: tuple[str, ...] = ("salesforce", "hubspot"),
+    hubspot_extra: str = "",
+    salesforce_extra: str = "",
+    retry_base: float = 0.01,
+    lookback: str = "30",
+) -> Path:
     """Write profiles.yml and sync.yml in ``directory``; return the sync.yml path."""
-    (directory / "profiles.yml").write_text(textwrap.dedent(f"""\
+    (directory / "profiles.yml").write_text(
+        textwrap.dedent(f"""\
         segments:
           target: "{{{{ env_var('SEGMENTS_TARGET', 'duckdb') }}}}"
           outputs:
@@ -262,8 +277,10 @@ def write_config(directory: Path, warehouse: Warehouse, crm: Crm, *,
               path: "{{{{ env_var('SYNC_TEST_DUCKDB', '{warehouse.path}') }}}}"
               schema: main
               threads: 1
-        """))
-    parts = [textwrap.dedent(f"""\
+        """)
+    )
+    parts = [
+        textwrap.dedent(f"""\
         warehouse:
           profile: segments
           profiles_dir: {directory}
@@ -274,9 +291,12 @@ def write_config(directory: Path, warehouse: Warehouse, crm: Crm, *,
           base_seconds: {retry_base}
           max_seconds: 0.2
         destinations:
-        """)]
+        """)
+    ]
     if "salesforce" in destinations:
-        parts.append(textwrap.indent(textwrap.dedent(f"""\
+        parts.append(
+            textwrap.indent(
+                textwrap.dedent(f"""\
             - name: salesforce
               type: salesforce
               object: Contact
@@ -295,11 +315,17 @@ def write_config(directory: Path, warehouse: Warehouse, crm: Crm, *,
               constants:
                 LastName: Customer
               journeys:
-                winback: {crm.campaigns['winback']}
-                upsell: {crm.campaigns['upsell']}
-            """) + textwrap.indent(salesforce_extra, "  "), "  "))
+                winback: {crm.campaigns["winback"]}
+                upsell: {crm.campaigns["upsell"]}
+            """)
+                + textwrap.indent(salesforce_extra, "  "),
+                "  ",
+            )
+        )
     if "hubspot" in destinations:
-        parts.append(textwrap.indent(textwrap.dedent(f"""\
+        parts.append(
+            textwrap.indent(
+                textwrap.dedent(f"""\
             - name: hubspot
               type: hubspot
               api_base_url: {crm.hs_server.url}
@@ -314,22 +340,32 @@ def write_config(directory: Path, warehouse: Warehouse, crm: Crm, *,
                 rfm_segment: rfm_segment
                 as_of_date: segments_as_of
               journeys:
-                winback: "{crm.lists['winback']}"
-                upsell: "{crm.lists['upsell']}"
-            """) + textwrap.indent(hubspot_extra, "  "), "  "))
+                winback: "{crm.lists["winback"]}"
+                upsell: "{crm.lists["upsell"]}"
+            """)
+                + textwrap.indent(hubspot_extra, "  "),
+                "  ",
+            )
+        )
     path = directory / "sync.yml"
     path.write_text("".join(parts))
     return path
 
 
 SF_FIELDS = {
-    "Email": "email", "Value_Segment__c": "value_segment",
-    "Value_Confidence__c": "value_confidence", "Behavioral_Segment__c": "behavioral_segment",
-    "Channel_Segment__c": "channel_segment", "RFM_Segment__c": "rfm_segment",
+    "Email": "email",
+    "Value_Segment__c": "value_segment",
+    "Value_Confidence__c": "value_confidence",
+    "Behavioral_Segment__c": "behavioral_segment",
+    "Channel_Segment__c": "channel_segment",
+    "RFM_Segment__c": "rfm_segment",
     "Segments_As_Of__c": "as_of_date",
 }
 HS_FIELDS = {
-    "value_segment": "value_segment", "value_confidence": "value_confidence",
-    "behavioral_segment": "behavioral_segment", "channel_segment": "channel_segment",
-    "rfm_segment": "rfm_segment", "segments_as_of": "as_of_date",
+    "value_segment": "value_segment",
+    "value_confidence": "value_confidence",
+    "behavioral_segment": "behavioral_segment",
+    "channel_segment": "channel_segment",
+    "rfm_segment": "rfm_segment",
+    "segments_as_of": "as_of_date",
 }

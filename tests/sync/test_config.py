@@ -36,8 +36,14 @@ def test_example_config_is_valid_and_documents_both_crms() -> None:
     hs = next(d for d in config.destinations if isinstance(d, HubSpotDestination))
     assert hs.rate_limit.requests_per_10s == 100  # starter tier
     text = (REPO_ROOT / "sync.example.yml").read_text()
-    for variable in ("SALESFORCE_ACCESS_TOKEN", "SALESFORCE_INSTANCE_URL", "SALESFORCE_USERNAME",
-                     "SALESFORCE_PASSWORD", "SALESFORCE_SECURITY_TOKEN", "HUBSPOT_ACCESS_TOKEN"):
+    for variable in (
+        "SALESFORCE_ACCESS_TOKEN",
+        "SALESFORCE_INSTANCE_URL",
+        "SALESFORCE_USERNAME",
+        "SALESFORCE_PASSWORD",
+        "SALESFORCE_SECURITY_TOKEN",
+        "HUBSPOT_ACCESS_TOKEN",
+    ):
         assert variable in text
 
 
@@ -83,13 +89,34 @@ def test_tiers_and_overrides() -> None:
         ({**minimal(), "warehouse": {"ledger_schema": "x-y"}}, "warehouse.ledger_schema"),
         ({**minimal(), "retry": {"max_attempts": 0}}, "retry.max_attempts: must be at least 1"),
         ({"destinations": [minimal()["destinations"][0]] * 2}, "duplicate name(s) hs"),
-        ({"destinations": [{"name": "sf", "type": "salesforce", "object": "Account",
-                            "match_key": {"column": "customer_id", "field": "Ext__c"},
-                            "fields": {"a": "A__c"}}]}, "object: must be Contact or Lead"),
-        ({"destinations": [{"name": "sf", "type": "salesforce",
-                            "match_key": {"column": "customer_id", "field": "Ext__c"},
-                            "fields": {"a": "A__c"}, "journeys": {"w": "123"}}]},
-         "is not a Salesforce Campaign ID"),
+        (
+            {
+                "destinations": [
+                    {
+                        "name": "sf",
+                        "type": "salesforce",
+                        "object": "Account",
+                        "match_key": {"column": "customer_id", "field": "Ext__c"},
+                        "fields": {"a": "A__c"},
+                    }
+                ]
+            },
+            "object: must be Contact or Lead",
+        ),
+        (
+            {
+                "destinations": [
+                    {
+                        "name": "sf",
+                        "type": "salesforce",
+                        "match_key": {"column": "customer_id", "field": "Ext__c"},
+                        "fields": {"a": "A__c"},
+                        "journeys": {"w": "123"},
+                    }
+                ]
+            },
+            "is not a Salesforce Campaign ID",
+        ),
     ],
 )
 def test_errors_name_the_key(data: dict[str, Any], message: str) -> None:
@@ -108,14 +135,21 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def test_full_field_spec_and_constants() -> None:
-    data = {"destinations": [{
-        "name": "sf", "type": "salesforce", "object": "Lead",
-        "match_key": {"column": "customer_id", "field": "Customer_Id__c"},
-        "fields": {"value_confidence": {"field": "Value_Confidence__c", "type": "decimal",
-                                        "label": "Value confidence"}},
-        "constants": {"Company": "Individual", "LastName": "Customer"},
-        "journeys": {"winback": "701000000000001"},
-    }]}
+    data = {
+        "destinations": [
+            {
+                "name": "sf",
+                "type": "salesforce",
+                "object": "Lead",
+                "match_key": {"column": "customer_id", "field": "Customer_Id__c"},
+                "fields": {
+                    "value_confidence": {"field": "Value_Confidence__c", "type": "decimal", "label": "Value confidence"}
+                },
+                "constants": {"Company": "Individual", "LastName": "Customer"},
+                "journeys": {"winback": "701000000000001"},
+            }
+        ]
+    }
     dest = parse_config(yaml.safe_load(yaml.safe_dump(data))).destinations[0]
     assert isinstance(dest, SalesforceDestination)
     assert dest.fields[0].type == "decimal" and dest.fields[0].label == "Value confidence"

@@ -18,8 +18,7 @@ from tests.sync.conftest import Crm, Warehouse, segment_row, trigger_rows, write
 
 
 def run_cli(config: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(sync_group, ["--config", str(config), *args],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(sync_group, ["--config", str(config), *args], catch_exceptions=False)
     return result.exit_code, result.output
 
 
@@ -46,8 +45,11 @@ def test_first_sync_creates_everything(tmp_path: Path, warehouse: Warehouse, crm
     assert crm.sf.jobs_by_object == {"Contact": 1, "CampaignMember": 1}
     assert crm.hs.calls["upsert"] == 1  # 60 contacts fit in one batch
     assert "Sync summary" in out
-    runs = ledger(warehouse, "SELECT destination, outcome, n_created, n_updated, n_unchanged, "
-                  "n_enrolled, n_skipped_control FROM segments_sync.sync_runs ORDER BY 1")
+    runs = ledger(
+        warehouse,
+        "SELECT destination, outcome, n_created, n_updated, n_unchanged, "
+        "n_enrolled, n_skipped_control FROM segments_sync.sync_runs ORDER BY 1",
+    )
     enrolled = sum(len(v) for v in expected_enrollments(warehouse).values())
     controls = sum(1 for t in warehouse.triggers() if t["is_control"])
     assert runs == [
@@ -55,8 +57,11 @@ def test_first_sync_creates_everything(tmp_path: Path, warehouse: Warehouse, crm
         ("salesforce", "succeeded", 60, 0, 0, enrolled, controls),
     ]
     # Every contact and enrollment is confirmed in the state table, with its CRM id.
-    state = ledger(warehouse, "SELECT destination, record_type, count(*), "
-                   "count(destination_id) FROM segments_sync.sync_state GROUP BY ALL ORDER BY 1, 2")
+    state = ledger(
+        warehouse,
+        "SELECT destination, record_type, count(*), "
+        "count(destination_id) FROM segments_sync.sync_state GROUP BY ALL ORDER BY 1, 2",
+    )
     assert state == [
         ("hubspot", "contact", 60, 60),
         ("hubspot", "enrollment", enrolled + controls, enrolled),
@@ -65,9 +70,7 @@ def test_first_sync_creates_everything(tmp_path: Path, warehouse: Warehouse, crm
     ]
 
 
-def test_second_sync_without_changes_sends_nothing(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_second_sync_without_changes_sends_nothing(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_all(crm)
     config = write_config(tmp_path, warehouse, crm)
     assert run_cli(config, "run")[0] == EXIT_OK
@@ -78,15 +81,16 @@ def test_second_sync_without_changes_sends_nothing(
     assert crm.sf.jobs_by_object == jobs_before, "no new Bulk job when nothing changed"
     assert crm.hs.calls["upsert"] == hs_before["upsert"]
     assert crm.hs.calls["list_add"] == hs_before["list_add"]
-    runs = ledger(warehouse, "SELECT destination, n_created + n_updated, n_unchanged, n_enrolled "
-                  "FROM segments_sync.sync_runs ORDER BY started_at DESC, destination LIMIT 2")
+    runs = ledger(
+        warehouse,
+        "SELECT destination, n_created + n_updated, n_unchanged, n_enrolled "
+        "FROM segments_sync.sync_runs ORDER BY started_at DESC, destination LIMIT 2",
+    )
     assert sorted(runs) == [("hubspot", 0, 60, 0), ("salesforce", 0, 60, 0)]
     assert_everything_synced(warehouse, crm)
 
 
-def test_segment_change_sends_only_changed_records(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_segment_change_sends_only_changed_records(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_all(crm)
     config = write_config(tmp_path, warehouse, crm)
     assert run_cli(config, "run")[0] == EXIT_OK
@@ -105,15 +109,16 @@ def test_segment_change_sends_only_changed_records(
     sf_keys, _ = upserted_keys(crm)
     assert sorted(int(k) for k in sf_keys) == sorted(changed)
     assert crm.hs.calls["upsert"] == hs_inputs_before + 1
-    runs = ledger(warehouse, "SELECT destination, n_updated, n_created, n_unchanged "
-                  "FROM segments_sync.sync_runs ORDER BY started_at DESC, destination LIMIT 2")
+    runs = ledger(
+        warehouse,
+        "SELECT destination, n_updated, n_created, n_unchanged "
+        "FROM segments_sync.sync_runs ORDER BY started_at DESC, destination LIMIT 2",
+    )
     assert sorted(runs) == [("hubspot", 3, 0, 57), ("salesforce", 3, 0, 57)]
     assert_everything_synced(warehouse, crm)
 
 
-def test_new_triggers_enroll_once_and_controls_are_skipped(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_new_triggers_enroll_once_and_controls_are_skipped(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_all(crm)
     config = write_config(tmp_path, warehouse, crm)
     assert run_cli(config, "run")[0] == EXIT_OK
@@ -131,32 +136,30 @@ def test_new_triggers_enroll_once_and_controls_are_skipped(
     jobs = dict(crm.sf.jobs_by_object)
     assert run_cli(config, "run")[0] == EXIT_OK
     assert crm.sf.jobs_by_object == jobs
-    skipped = ledger(warehouse, "SELECT count(*) FROM segments_sync.sync_records "
-                     "WHERE action = 'skip_control' AND status = 'skipped'")
+    skipped = ledger(
+        warehouse,
+        "SELECT count(*) FROM segments_sync.sync_records WHERE action = 'skip_control' AND status = 'skipped'",
+    )
     controls = sum(1 for t in warehouse.triggers() if t["is_control"])
     assert skipped[0][0] == 2 * controls  # recorded once per destination, never enrolled
 
 
-def test_old_triggers_outside_lookback_are_ignored(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_old_triggers_outside_lookback_are_ignored(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     import datetime as dt
 
     seed_all(crm)
-    warehouse.add_triggers([
-        ("old-1", 2, "Customer2@Example.com", "winback",
-         dt.date.today() - dt.timedelta(days=90), "old", False),
-    ])
+    warehouse.add_triggers(
+        [
+            ("old-1", 2, "Customer2@Example.com", "winback", dt.date.today() - dt.timedelta(days=90), "old", False),
+        ]
+    )
     config = write_config(tmp_path, warehouse, crm)
     assert run_cli(config, "run")[0] == EXIT_OK
-    assert ledger(warehouse, "SELECT count(*) FROM segments_sync.sync_state "
-                  "WHERE record_key = 'old-1'") == [(0,)]
+    assert ledger(warehouse, "SELECT count(*) FROM segments_sync.sync_state WHERE record_key = 'old-1'") == [(0,)]
     assert_everything_synced(warehouse, crm)
 
 
-def test_null_and_duplicate_keys_are_rejected_and_reported(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_null_and_duplicate_keys_are_rejected_and_reported(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_all(crm)
     rows = [segment_row(i) for i in range(1, 61)]
     rows[4]["email"] = None  # customer 5: no email (HubSpot key)
@@ -171,9 +174,12 @@ def test_null_and_duplicate_keys_are_rejected_and_reported(
     assert code == EXIT_OK, out  # rejected rows are reported, not a failure…
     code, _ = run_cli(config, "run", "--fail-on-invalid")
     assert code == 1  # …unless asked
-    rejected = ledger(warehouse, "SELECT record_key, error FROM segments_sync.sync_records "
-                      "WHERE destination = 'hubspot' AND status = 'rejected' "
-                      "AND record_type = 'contact' ORDER BY recorded_at, record_key LIMIT 4")
+    rejected = ledger(
+        warehouse,
+        "SELECT record_key, error FROM segments_sync.sync_records "
+        "WHERE destination = 'hubspot' AND status = 'rejected' "
+        "AND record_type = 'contact' ORDER BY recorded_at, record_key LIMIT 4",
+    )
     keys = sorted(str(r[0]) for r in rejected)
     assert keys == ["", "customer8@example.com", "customer8@example.com", "not-an-email"]
     assert all(r[1] for r in rejected)

@@ -33,22 +33,19 @@ def upsert_bodies(crm: Crm) -> list[dict]:
     return [r for r in crm.hs_server.log if r.path.endswith("/batch/upsert")]  # type: ignore[misc]
 
 
-def test_batches_hold_at_most_100_and_match_207_results(
-    tmp_path: Path, crm: Crm
-) -> None:
+def test_batches_hold_at_most_100_and_match_207_results(tmp_path: Path, crm: Crm) -> None:
     wh = build_warehouse(tmp_path / "w.duckdb", 250, triggers_every=0)
     seed_hubspot_properties(crm)
     failing = {"customer17@example.com", "customer230@example.com"}
-    crm.hs.input_failure = lambda item: (
-        "INVALID_EMAIL: rejected by a workflow" if item["id"] in failing else None
-    )
+    crm.hs.input_failure = lambda item: "INVALID_EMAIL: rejected by a workflow" if item["id"] in failing else None
     config = hubspot_config(tmp_path, wh, crm)
     code, out = run_cli(config, "run")
     assert code == EXIT_FAILED, out  # records failed -> non-zero exit
     assert crm.hs.calls["upsert"] == 3  # 100 + 100 + 50
     assert len(crm.hs.contacts) == 248
-    failed = wh.query("SELECT record_key, error FROM segments_sync.sync_records "
-                      "WHERE status = 'failed' ORDER BY record_key")
+    failed = wh.query(
+        "SELECT record_key, error FROM segments_sync.sync_records WHERE status = 'failed' ORDER BY record_key"
+    )
     assert [r[0] for r in failed] == sorted(failing)
     assert all("INVALID_EMAIL" in r[1] for r in failed)
     # The failed records have no state: the next run retries exactly them.
@@ -81,30 +78,44 @@ def test_bad_value_in_a_batch_is_isolated(tmp_path: Path, warehouse: Warehouse, 
 
 def test_whole_batch_400_is_bisected(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_hubspot_properties(crm)
-    crm.hs_server.add_fault(Fault(
-        match=lambda r: r.path.endswith("/batch/upsert") and b"customer9@" in r.body,
-        status=400, body={"status": "error", "message": "Property values were not valid",
-                          "category": "VALIDATION_ERROR", "correlationId": "x"},
-        times=-1,
-    ))
+    crm.hs_server.add_fault(
+        Fault(
+            match=lambda r: r.path.endswith("/batch/upsert") and b"customer9@" in r.body,
+            status=400,
+            body={
+                "status": "error",
+                "message": "Property values were not valid",
+                "category": "VALIDATION_ERROR",
+                "correlationId": "x",
+            },
+            times=-1,
+        )
+    )
     config = hubspot_config(tmp_path, warehouse, crm)
     code, _ = run_cli(config, "run")
     assert code == EXIT_FAILED
     assert len(crm.hs.contacts) == 59  # only customer 9 held back
-    failed = warehouse.query("SELECT record_key FROM segments_sync.sync_records "
-                             "WHERE status = 'failed'")
+    failed = warehouse.query("SELECT record_key FROM segments_sync.sync_records WHERE status = 'failed'")
     assert failed == [("customer9@example.com",)]
 
 
 def test_rolling_429_waits_and_retries(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_hubspot_properties(crm)
-    crm.hs_server.add_fault(Fault(
-        match=lambda r: r.path.endswith("/batch/upsert"), status=429, times=2,
-        body={"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-              "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING",
-              "correlationId": "c"},
-        headers={"Retry-After": "0.05"},
-    ))
+    crm.hs_server.add_fault(
+        Fault(
+            match=lambda r: r.path.endswith("/batch/upsert"),
+            status=429,
+            times=2,
+            body={
+                "status": "error",
+                "message": "You have reached your ten_secondly_rolling limit.",
+                "errorType": "RATE_LIMIT",
+                "policyName": "TEN_SECONDLY_ROLLING",
+                "correlationId": "c",
+            },
+            headers={"Retry-After": "0.05"},
+        )
+    )
     config = hubspot_config(tmp_path, warehouse, crm)
     code, out = run_cli(config, "run")
     assert code == EXIT_OK, out
@@ -123,12 +134,12 @@ def test_daily_429_stops_cleanly_and_resumes(tmp_path: Path, crm: Crm) -> None:
     assert code == EXIT_DAILY_LIMIT, out
     assert "daily" in out.lower()
     assert len(crm.hs.contacts) == 200
-    run = wh.query("SELECT outcome, n_created, n_pending, n_enroll_pending "
-                   "FROM segments_sync.sync_runs")
+    run = wh.query("SELECT outcome, n_created, n_pending, n_enroll_pending FROM segments_sync.sync_runs")
     assert run[0][:3] == ("rate_limited", 200, 250)
     assert run[0][3] > 0
-    pending = wh.query("SELECT count(*) FROM segments_sync.sync_records WHERE status = 'pending'"
-                       " AND record_type = 'contact'")
+    pending = wh.query(
+        "SELECT count(*) FROM segments_sync.sync_records WHERE status = 'pending' AND record_type = 'contact'"
+    )
     assert pending == [(250,)]
     # Next day: the budget is back and the run resumes where it stopped.
     crm.hs.daily_limit = None
@@ -140,13 +151,10 @@ def test_daily_429_stops_cleanly_and_resumes(tmp_path: Path, crm: Crm) -> None:
 
 
 @pytest.mark.parametrize("kind", ["status", "drop", "drop_after"])
-def test_transient_failures_are_retried(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm, kind: str
-) -> None:
+def test_transient_failures_are_retried(tmp_path: Path, warehouse: Warehouse, crm: Crm, kind: str) -> None:
     seed_hubspot_properties(crm)
     for path in ("/batch/upsert", "/memberships/add"):
-        crm.hs_server.add_fault(Fault(match=lambda r, p=path: r.path.endswith(p), kind=kind,
-                                      status=503, times=2))
+        crm.hs_server.add_fault(Fault(match=lambda r, p=path: r.path.endswith(p), kind=kind, status=503, times=2))
     config = hubspot_config(tmp_path, warehouse, crm)
     code, out = run_cli(config, "run")
     assert code == EXIT_OK, out
@@ -155,13 +163,10 @@ def test_transient_failures_are_retried(
     assert_list_members(warehouse, crm)
 
 
-def test_persistent_5xx_gives_up_and_keeps_records_pending(
-    tmp_path: Path, crm: Crm
-) -> None:
+def test_persistent_5xx_gives_up_and_keeps_records_pending(tmp_path: Path, crm: Crm) -> None:
     wh = build_warehouse(tmp_path / "w.duckdb", 500, triggers_every=0)
     seed_hubspot_properties(crm)
-    crm.hs_server.add_fault(Fault(match=lambda r: r.path.endswith("/batch/upsert"),
-                                  status=502, times=-1))
+    crm.hs_server.add_fault(Fault(match=lambda r: r.path.endswith("/batch/upsert"), status=502, times=-1))
     config = hubspot_config(tmp_path, wh, crm)
     code, _out = run_cli(config, "run")
     assert code == EXIT_FAILED
@@ -172,9 +177,7 @@ def test_persistent_5xx_gives_up_and_keeps_records_pending(
     assert_hubspot_matches(wh, crm)
 
 
-def test_deleted_contact_is_recreated_and_enrolled(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_deleted_contact_is_recreated_and_enrolled(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_hubspot_properties(crm)
     config = hubspot_config(tmp_path, warehouse, crm)
     assert run_cli(config, "run")[0] == EXIT_OK
@@ -187,8 +190,7 @@ def test_deleted_contact_is_recreated_and_enrolled(
     from tests.sync.conftest import trigger_id
 
     day = dt.date.today()
-    warehouse.add_triggers([(trigger_id(1, "upsell", day), 1, "Customer1@Example.com", "upsell",
-                             day, "again", False)])
+    warehouse.add_triggers([(trigger_id(1, "upsell", day), 1, "Customer1@Example.com", "upsell", day, "again", False)])
     code, _ = run_cli(config, "run")
     assert code == EXIT_FAILED  # the list add reports the contact missing…
     code, out = run_cli(config, "run")  # …so its state was dropped and it is re-created
@@ -220,8 +222,10 @@ def test_requests_and_responses_follow_the_openapi_documents(
     from tests.sync.fakes.openapi import spec_dir
 
     if not spec_dir(REPO_ROOT).is_dir():
-        pytest.skip(f"HubSpot OpenAPI documents not found at {spec_dir(REPO_ROOT)}: "
-                    "contract validation needs ../shared/specs/hubspot beside the repository")
+        pytest.skip(
+            f"HubSpot OpenAPI documents not found at {spec_dir(REPO_ROOT)}: "
+            "contract validation needs ../shared/specs/hubspot beside the repository"
+        )
     crm = start_crm(tls_files, validate=True)
     set_env(monkeypatch, crm, tls_files)
     try:
@@ -230,8 +234,7 @@ def test_requests_and_responses_follow_the_openapi_documents(
         # setup (groups, properties), run (properties, lists, upserts with a 207,
         # memberships), a rerun, and a new segment option added on the fly.
         assert run_cli(config, "setup")[0] == EXIT_OK
-        crm.hs.input_failure = lambda item: "rejected" if item["id"].startswith("customer5@") \
-            else None
+        crm.hs.input_failure = lambda item: "rejected" if item["id"].startswith("customer5@") else None
         assert run_cli(config, "run")[0] == EXIT_FAILED
         crm.hs.input_failure = None
         rows = [segment_row(i) for i in range(1, 121)]

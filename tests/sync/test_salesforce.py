@@ -37,8 +37,9 @@ def test_one_job_per_object_and_results_matched_by_key(tmp_path: Path, crm: Crm)
     assert code == EXIT_OK, out
     assert crm.sf.jobs_by_object == {"Contact": 1, "CampaignMember": 1}
     # The fake returns results shuffled: ids in the ledger must still be right.
-    ids = dict(wh.query("SELECT record_key, destination_id FROM segments_sync.sync_state "
-                        "WHERE record_type = 'contact'"))
+    ids = dict(
+        wh.query("SELECT record_key, destination_id FROM segments_sync.sync_state WHERE record_type = 'contact'")
+    )
     contacts = crm.sf.by_external_id("Contact", "Customer_Id__c")
     assert all(ids[key] == contacts[key]["Id"] for key in ids)
     assert len(ids) == 500
@@ -69,32 +70,33 @@ def test_failed_rows_are_retried_next_run(tmp_path: Path, warehouse: Warehouse, 
     seed_salesforce_fields(crm)
     crm.sf.row_failure = lambda obj, row: (
         "UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record:--"
-        if obj == "Contact" and row.get("Customer_Id__c") in ("9", "41") else None
+        if obj == "Contact" and row.get("Customer_Id__c") in ("9", "41")
+        else None
     )
     config = sf_config(tmp_path, warehouse, crm)
     code, out = run_cli(config, "run")
     assert code == EXIT_FAILED
-    failed = warehouse.query("SELECT record_key, error FROM segments_sync.sync_records "
-                             "WHERE status = 'failed' AND record_type = 'contact' ORDER BY 1")
+    failed = warehouse.query(
+        "SELECT record_key, error FROM segments_sync.sync_records "
+        "WHERE status = 'failed' AND record_type = 'contact' ORDER BY 1"
+    )
     assert [r[0] for r in failed] == ["41", "9"]
     assert all("UNABLE_TO_LOCK_ROW" in r[1] for r in failed)
     # Enrollment of a customer whose contact failed waits instead of failing.
-    waiting = warehouse.query("SELECT count(*) FROM segments_sync.sync_records "
-                              "WHERE record_type = 'enrollment' AND status = 'pending'")
+    waiting = warehouse.query(
+        "SELECT count(*) FROM segments_sync.sync_records WHERE record_type = 'enrollment' AND status = 'pending'"
+    )
     assert waiting[0][0] == 2  # customers 9 and 41 have triggers
     crm.sf.row_failure = None
     code, out = run_cli(config, "run")
     assert code == EXIT_OK, out
     job = [j for j in crm.sf.jobs.values() if j.object == "Contact"][-1]
-    assert sorted(r["Customer_Id__c"] for r in csv.DictReader(io.StringIO(job.data.decode()))) \
-        == ["41", "9"]
+    assert sorted(r["Customer_Id__c"] for r in csv.DictReader(io.StringIO(job.data.decode()))) == ["41", "9"]
     assert_salesforce_matches(warehouse, crm)
     assert_campaign_members(warehouse, crm)
 
 
-def test_job_that_ends_failed_loses_nothing(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_job_that_ends_failed_loses_nothing(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_salesforce_fields(crm)
     crm.sf.fail_next_jobs = 1
     config = sf_config(tmp_path, warehouse, crm)
@@ -103,16 +105,13 @@ def test_job_that_ends_failed_loses_nothing(
     assert "simulated job failure" in out
     run = warehouse.query("SELECT n_failed, n_created FROM segments_sync.sync_runs")
     assert run == [(60, 0)]
-    assert warehouse.query("SELECT count(*) FROM segments_sync.sync_state "
-                           "WHERE record_type = 'contact'") == [(0,)]
+    assert warehouse.query("SELECT count(*) FROM segments_sync.sync_state WHERE record_type = 'contact'") == [(0,)]
     assert run_cli(config, "run")[0] == EXIT_OK
     assert_salesforce_matches(warehouse, crm)
     assert_campaign_members(warehouse, crm)
 
 
-def test_existing_members_are_not_inserted_again(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_existing_members_are_not_inserted_again(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     """Even when the ledger forgets enrollments, SOQL finds the members first."""
     seed_salesforce_fields(crm)
     crm.sf.unique_members = False  # Salesforce would refuse; prove we do not even try
@@ -128,15 +127,12 @@ def test_existing_members_are_not_inserted_again(
     assert len(crm.sf.members()) == members
     assert crm.sf.duplicate_member_attempts == 0
     assert crm.sf.jobs_by_object["CampaignMember"] == 1
-    already = warehouse.query("SELECT count(*) FROM segments_sync.sync_records "
-                              "WHERE action = 'already_member'")
+    already = warehouse.query("SELECT count(*) FROM segments_sync.sync_records WHERE action = 'already_member'")
     assert already[0][0] > 0
     assert_campaign_members(warehouse, crm)
 
 
-def test_duplicate_value_answer_counts_as_enrolled(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_duplicate_value_answer_counts_as_enrolled(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     seed_salesforce_fields(crm)
     crm.sf.unique_members = True
     config = sf_config(tmp_path, warehouse, crm)
@@ -148,10 +144,14 @@ def test_duplicate_value_answer_counts_as_enrolled(
     con = duckdb.connect(str(warehouse.path))
     con.execute("DELETE FROM segments_sync.sync_state WHERE record_type = 'enrollment'")
     con.close()
-    crm.sf_server.add_fault(Fault(
-        match=lambda r: "/query" in r.path and "CampaignMember" in (r.arg("q") or ""),
-        status=200, body={"totalSize": 0, "done": True, "records": []}, times=-1,
-    ))
+    crm.sf_server.add_fault(
+        Fault(
+            match=lambda r: "/query" in r.path and "CampaignMember" in (r.arg("q") or ""),
+            status=200,
+            body={"totalSize": 0, "done": True, "records": []},
+            times=-1,
+        )
+    )
     code, out = run_cli(config, "run")
     assert code == EXIT_OK, out
     assert crm.sf.duplicate_member_attempts > 0
@@ -159,13 +159,10 @@ def test_duplicate_value_answer_counts_as_enrolled(
 
 
 @pytest.mark.parametrize("kind", ["status", "drop", "drop_after"])
-def test_transient_http_failures_are_retried(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm, kind: str
-) -> None:
+def test_transient_http_failures_are_retried(tmp_path: Path, warehouse: Warehouse, crm: Crm, kind: str) -> None:
     seed_salesforce_fields(crm)
     for part in ("/successfulResults", "/query/", "/describe", "/jobs/ingest"):
-        crm.sf_server.add_fault(Fault(match=lambda r, p=part: r.path.endswith(p),
-                                      kind=kind, status=503, times=1))
+        crm.sf_server.add_fault(Fault(match=lambda r, p=part: r.path.endswith(p), kind=kind, status=503, times=1))
     config = sf_config(tmp_path, warehouse, crm)
     code, out = run_cli(config, "run")
     assert code == EXIT_OK, out
@@ -173,9 +170,7 @@ def test_transient_http_failures_are_retried(
     assert_campaign_members(warehouse, crm)
 
 
-def test_missing_fields_and_campaigns_are_reported(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_missing_fields_and_campaigns_are_reported(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     config = sf_config(tmp_path, warehouse, crm)
     code, out = run_cli(config, "run")
     assert code == EXIT_FAILED
@@ -203,21 +198,18 @@ def test_password_login_through_soap(
             kwargs["verify"] = tls_files[0]
             return super().request(method, url, *args, **kwargs)
 
-    creds = SalesforceCredentials(username="sync@example.com", password="pw",
-                                  security_token="tok")
+    creds = SalesforceCredentials(username="sync@example.com", password="pw", security_token="tok")
     connector = SalesforceConnector(dest, creds, RetryPolicy(), session=ToFake(RetryPolicy()))
     assert connector.preflight(lambda c: set()) == []
     connector.close()
-    bad = SalesforceCredentials(username="sync@example.com", password="wrong",
-                                security_token="tok")
+    bad = SalesforceCredentials(username="sync@example.com", password="wrong", security_token="tok")
     with pytest.raises(DestinationError, match="login failed"):
         SalesforceConnector(dest, bad, RetryPolicy(), session=ToFake(RetryPolicy()))
 
 
 def test_retrying_session_gives_up_after_max_attempts() -> None:
     sleeps: list[float] = []
-    session = RetryingSession(RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=4),
-                              sleep=sleeps.append)
+    session = RetryingSession(RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=4), sleep=sleeps.append)
     with pytest.raises(requests.ConnectionError):
         session.get("http://127.0.0.1:9/nothing-listens-here", timeout=0.5)
     assert len(sleeps) == 2

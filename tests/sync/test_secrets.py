@@ -48,10 +48,14 @@ def test_missing_salesforce_variable_is_named(env: dict[str, str], missing: str)
 
 
 def test_credentials_are_read_and_hidden() -> None:
-    creds = salesforce_credentials({"SALESFORCE_USERNAME": "u@example.com",
-                                    "SALESFORCE_PASSWORD": "hunter2-password",
-                                    "SALESFORCE_SECURITY_TOKEN": "TOKEN123456",
-                                    "SALESFORCE_DOMAIN": "test"})
+    creds = salesforce_credentials(
+        {
+            "SALESFORCE_USERNAME": "u@example.com",
+            "SALESFORCE_PASSWORD": "hunter2-password",
+            "SALESFORCE_SECURITY_TOKEN": "TOKEN123456",
+            "SALESFORCE_DOMAIN": "test",
+        }
+    )
     assert creds.domain == "test" and not creds.uses_session
     assert "hunter2" not in repr(creds) and "TOKEN123456" not in repr(creds)
     assert redact("login hunter2-passwordTOKEN123456 failed") == "login *** failed"
@@ -59,14 +63,12 @@ def test_credentials_are_read_and_hidden() -> None:
         hubspot_credentials({})
     hs = hubspot_credentials({"HUBSPOT_ACCESS_TOKEN": "pat-eu1-abcdefgh"})
     assert "pat-eu1" not in repr(hs)
-    assert redact("Bearer pat-eu1-abcdefgh and pat-eu1%2Dabcdefgh") == "Bearer *** and " \
-        "pat-eu1%2Dabcdefgh"
+    assert redact("Bearer pat-eu1-abcdefgh and pat-eu1%2Dabcdefgh") == "Bearer *** and pat-eu1%2Dabcdefgh"
 
 
 def test_log_filter_redacts_arguments_and_tracebacks() -> None:
     REDACTOR.register("s3cr3t-value")
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token=%s", ("s3cr3t-value",),
-                               None)
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token=%s", ("s3cr3t-value",), None)
     try:
         raise ValueError("boom s3cr3t-value")
     except ValueError:
@@ -86,8 +88,7 @@ def test_missing_token_in_cli_gives_clear_error(
     assert code == 1
     assert "HUBSPOT_ACCESS_TOKEN" in out and "is not set" in out
     # The failed run is in the ledger with the same message.
-    assert "HUBSPOT_ACCESS_TOKEN" in str(warehouse.query(
-        "SELECT message FROM segments_sync.sync_runs"))
+    assert "HUBSPOT_ACCESS_TOKEN" in str(warehouse.query("SELECT message FROM segments_sync.sync_runs"))
 
 
 def test_no_secret_in_output_logs_or_ledger(
@@ -98,15 +99,20 @@ def test_no_secret_in_output_logs_or_ledger(
     crm.hs.echo_token_in_errors = True
     crm.hs.input_failure = lambda item: "blocked" if item["id"].startswith("customer3@") else None
     crm.sf.row_failure = lambda obj, row: (
-        f"INVALID_SESSION_ID: {SF_TOKEN} is not valid here:--"
-        if row.get("Customer_Id__c") == "3" else None
+        f"INVALID_SESSION_ID: {SF_TOKEN} is not valid here:--" if row.get("Customer_Id__c") == "3" else None
     )
     config = write_config(tmp_path, warehouse, crm)
     env = child_env(crm, tls_files)
     outputs = []
     for args in (["-vv", "run"], ["status"], ["-vv", "plan"]):
-        proc = subprocess.run([sys.executable, "-m", "sync", "--config", str(config), *args],
-                              cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "sync", "--config", str(config), *args],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         outputs.append(proc.stdout + proc.stderr)
         if args[-1] == "run":
             assert proc.returncode == 1, proc.stdout + proc.stderr  # customer 3 failed
@@ -115,8 +121,9 @@ def test_no_secret_in_output_logs_or_ledger(
     assert "DEBUG" in text  # debug logging really was on
     con = duckdb.connect(str(warehouse.path), read_only=True)
     try:
-        for (table,) in con.execute("SELECT table_name FROM information_schema.tables "
-                                    "WHERE table_schema = 'segments_sync'").fetchall():
+        for (table,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'segments_sync'"
+        ).fetchall():
             rows = con.execute(f"SELECT * FROM segments_sync.{table}").fetchall()
             text += "\n" + "\n".join(str(r) for r in rows)
     finally:

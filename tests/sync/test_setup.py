@@ -46,9 +46,7 @@ def test_setup_creates_what_the_run_needs(tmp_path: Path, warehouse: Warehouse, 
     assert_everything_synced(warehouse, crm)
 
 
-def test_setup_is_repeatable_and_adds_new_segments(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_setup_is_repeatable_and_adds_new_segments(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     config = write_config(tmp_path, warehouse, crm, destinations=("hubspot",))
     assert run_cli(config, "setup")[0] == EXIT_OK
     rows = [segment_row(i) for i in range(1, 61)]
@@ -64,7 +62,8 @@ def test_setup_is_repeatable_and_adds_new_segments(
 
 def test_setup_reports_a_type_conflict(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     crm.hs.properties["value_confidence"] = crm.hs._property(
-        {"name": "value_confidence", "label": "x", "type": "string", "fieldType": "text"})
+        {"name": "value_confidence", "label": "x", "type": "string", "fieldType": "text"}
+    )
     config = write_config(tmp_path, warehouse, crm, destinations=("hubspot",))
     code, out = run_cli(config, "setup")
     assert code == 1

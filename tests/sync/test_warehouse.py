@@ -48,8 +48,7 @@ def test_profile_from_project_dir_and_env(tmp_path: Path, monkeypatch: pytest.Mo
     # DBT_PROFILES_DIR wins over the project directory.
     other = tmp_path / "elsewhere"
     other.mkdir()
-    (other / "profiles.yml").write_text(PROFILE.replace("local:", "local2:").replace(
-        "'local'", "'local2'"))
+    (other / "profiles.yml").write_text(PROFILE.replace("local:", "local2:").replace("'local'", "'local2'"))
     monkeypatch.setenv("DBT_PROFILES_DIR", str(other))
     assert resolve_target(WarehouseConfig(project_dir=str(tmp_path))).target == "local2"
 
@@ -65,12 +64,10 @@ def test_profile_errors_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ConfigError, match="no profile named 'nope'"):
         resolve_target(WarehouseConfig(project_dir=str(tmp_path), profile="nope"))
     with pytest.raises(ConfigError, match="no target 'prod'"):
-        resolve_target(WarehouseConfig(project_dir=str(tmp_path), profile="segments",
-                                       target="prod"))
+        resolve_target(WarehouseConfig(project_dir=str(tmp_path), profile="segments", target="prod"))
     monkeypatch.delenv("SNOWFLAKE_ACCOUNT", raising=False)
     with pytest.raises(ConfigError, match="env_var\\('SNOWFLAKE_ACCOUNT'\\)"):
-        resolve_target(WarehouseConfig(project_dir=str(tmp_path), profile="segments",
-                                       target="other"))
+        resolve_target(WarehouseConfig(project_dir=str(tmp_path), profile="segments", target="other"))
 
 
 def test_profile_secrets_are_registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,8 +76,7 @@ def test_profile_secrets_are_registered(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "profiles.yml").write_text(PROFILE)
     monkeypatch.setenv("SNOWFLAKE_ACCOUNT", "acme")
     monkeypatch.setenv("SYNC_T_SF_PASSWORD", "warehouse-pass-123")
-    resolve_target(WarehouseConfig(project_dir=str(tmp_path), profile="segments",
-                                   target="other"))
+    resolve_target(WarehouseConfig(project_dir=str(tmp_path), profile="segments", target="other"))
     assert redact("login with warehouse-pass-123") == "login with ***"
 
 
@@ -96,9 +92,7 @@ def test_duckdb_streams_in_chunks(tmp_path: Path, warehouse: Warehouse) -> None:
         wh.close()
 
 
-def test_missing_column_names_table_and_column(
-    tmp_path: Path, warehouse: Warehouse, crm: Crm
-) -> None:
+def test_missing_column_names_table_and_column(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
     con = warehouse.connect()
     con.execute("ALTER TABLE main.customer_segments DROP COLUMN rfm_segment")
     con.close()
@@ -120,18 +114,21 @@ def test_sync_through_the_dbt_adapter(tmp_path: Path, warehouse: Warehouse, crm:
     assert_everything_synced(warehouse, crm)
     code, out = run_cli(config, "run")
     assert code == EXIT_OK, out
-    rows = warehouse.query("SELECT destination, n_unchanged FROM segments_sync.sync_runs "
-                           "ORDER BY started_at DESC LIMIT 2")
+    rows = warehouse.query(
+        "SELECT destination, n_unchanged FROM segments_sync.sync_runs ORDER BY started_at DESC LIMIT 2"
+    )
     assert sorted(rows) == [("hubspot", 60), ("salesforce", 60)]
 
 
 def test_dbt_adapter_warehouse_writes(tmp_path: Path, warehouse: Warehouse) -> None:
-    (tmp_path / "profiles.yml").write_text(textwrap.dedent(f"""\
+    (tmp_path / "profiles.yml").write_text(
+        textwrap.dedent(f"""\
         p:
           target: t
           outputs:
             t: {{type: duckdb, path: "{warehouse.path}"}}
-        """))
+        """)
+    )
     wcfg = WarehouseConfig(profile="p", profiles_dir=str(tmp_path), method="dbt")
     wh = open_warehouse(wcfg)
     assert isinstance(wh, DbtAdapterWarehouse)
@@ -139,16 +136,13 @@ def test_dbt_adapter_warehouse_writes(tmp_path: Path, warehouse: Warehouse) -> N
         ledger = Ledger(wh, "ledger_test")
         ledger.ensure()
         run_id = ledger.start_run("d")
-        outcomes = [Outcome("contact", f"k'{i}", "create", "succeeded", f"h{i}", f"id{i}")
-                    for i in range(450)]
+        outcomes = [Outcome("contact", f"k'{i}", "create", "succeeded", f"h{i}", f"id{i}") for i in range(450)]
         ledger.write_outcomes(run_id, "d", outcomes)
-        ledger.write_outcomes(run_id, "d", [Outcome("contact", "k'1", "update", "succeeded",
-                                                    "new", "id1")])
+        ledger.write_outcomes(run_id, "d", [Outcome("contact", "k'1", "update", "succeeded", "new", "id1")])
         rows = wh.query("SELECT count(*) AS n FROM ledger_test.sync_state")
         assert rows == [{"n": 450}]
         row = wh.query("SELECT value_hash FROM ledger_test.sync_state WHERE record_key = 'k''1'")
         assert row == [{"value_hash": "new"}]
-        wh.insert_rows(parse_relation("ledger_test.sync_records", "t"),
-                       (TableColumn("run_id", "string"),), [("x",)])
+        wh.insert_rows(parse_relation("ledger_test.sync_records", "t"), (TableColumn("run_id", "string"),), [("x",)])
     finally:
         wh.close()

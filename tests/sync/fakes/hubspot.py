@@ -34,10 +34,8 @@ def _stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _error(status: int, message: str, category: str = "VALIDATION_ERROR",
-           **extra: Any) -> Response:
-    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-            "category": category, **extra}
+def _error(status: int, message: str, category: str = "VALIDATION_ERROR", **extra: Any) -> Response:
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
     return Response.of_json(body, status)
 
 
@@ -67,15 +65,25 @@ class FakeHubSpot:
         self.contacts: dict[str, dict[str, Any]] = {}
         self.unique_index: dict[str, dict[str, str]] = collections.defaultdict(dict)
         self.groups: dict[str, dict[str, Any]] = {
-            "contactinformation": {"name": "contactinformation", "label": "Contact information",
-                                   "displayOrder": 0, "archived": False},
+            "contactinformation": {
+                "name": "contactinformation",
+                "label": "Contact information",
+                "displayOrder": 0,
+                "archived": False,
+            },
         }
         self.properties: dict[str, dict[str, Any]] = {}
-        for name, label in (("email", "Email"), ("firstname", "First Name"),
-                            ("lastname", "Last Name")):
+        for name, label in (("email", "Email"), ("firstname", "First Name"), ("lastname", "Last Name")):
             self.properties[name] = self._property(
-                {"name": name, "label": label, "type": "string", "fieldType": "text",
-                 "groupName": "contactinformation"}, hubspot_defined=True)
+                {
+                    "name": name,
+                    "label": label,
+                    "type": "string",
+                    "fieldType": "text",
+                    "groupName": "contactinformation",
+                },
+                hubspot_defined=True,
+            )
         self.lists: dict[str, dict[str, Any]] = {}
         self.list_members: dict[str, dict[str, str]] = {}
         self.input_failure: Callable[[dict[str, Any]], str | None] | None = None
@@ -88,9 +96,14 @@ class FakeHubSpot:
         with self.lock:
             list_id = str(next(self._list_ids))
             self.lists[list_id] = {
-                "listId": list_id, "name": name, "processingType": processing_type,
-                "objectTypeId": "0-1", "processingStatus": "COMPLETE", "listVersion": 1,
-                "createdAt": _NOW, "updatedAt": _NOW,
+                "listId": list_id,
+                "name": name,
+                "processingType": processing_type,
+                "objectTypeId": "0-1",
+                "processingStatus": "COMPLETE",
+                "listVersion": 1,
+                "createdAt": _NOW,
+                "updatedAt": _NOW,
             }
             self.list_members[list_id] = {}
             return list_id
@@ -112,23 +125,37 @@ class FakeHubSpot:
 
     def _property(self, spec: dict[str, Any], hubspot_defined: bool = False) -> dict[str, Any]:
         return {
-            "name": spec["name"], "label": spec.get("label", spec["name"]),
-            "type": spec["type"], "fieldType": spec["fieldType"],
+            "name": spec["name"],
+            "label": spec.get("label", spec["name"]),
+            "type": spec["type"],
+            "fieldType": spec["fieldType"],
             "groupName": spec.get("groupName", "contactinformation"),
             "description": spec.get("description", ""),
             "options": [
-                {"label": o["label"], "value": o["value"], "hidden": bool(o.get("hidden")),
-                 "displayOrder": o.get("displayOrder", i), "description": o.get("description")
-                 or ""}
+                {
+                    "label": o["label"],
+                    "value": o["value"],
+                    "hidden": bool(o.get("hidden")),
+                    "displayOrder": o.get("displayOrder", i),
+                    "description": o.get("description") or "",
+                }
                 for i, o in enumerate(spec.get("options") or [])
             ],
             "hasUniqueValue": bool(spec.get("hasUniqueValue", False)),
-            "hubspotDefined": hubspot_defined, "hidden": False, "formField": False,
-            "displayOrder": spec.get("displayOrder", -1), "archived": False,
-            "createdAt": _NOW, "updatedAt": _NOW, "calculated": False, "externalOptions": False,
-            "modificationMetadata": {"archivable": not hubspot_defined,
-                                     "readOnlyDefinition": hubspot_defined,
-                                     "readOnlyValue": False},
+            "hubspotDefined": hubspot_defined,
+            "hidden": False,
+            "formField": False,
+            "displayOrder": spec.get("displayOrder", -1),
+            "archived": False,
+            "createdAt": _NOW,
+            "updatedAt": _NOW,
+            "calculated": False,
+            "externalOptions": False,
+            "modificationMetadata": {
+                "archivable": not hubspot_defined,
+                "readOnlyDefinition": hubspot_defined,
+                "readOnlyValue": False,
+            },
         }
 
     # -- dispatch -----------------------------------------------------------------
@@ -147,15 +174,20 @@ class FakeHubSpot:
         headers = {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
         if self.daily_limit is not None and self.daily_count >= self.daily_limit:
             self.rate_limited["DAILY"] += 1
-            response = _error(429, "You have reached your daily limit.", "RATE_LIMITS",
-                              errorType="RATE_LIMIT", policyName="DAILY")
+            response = _error(
+                429, "You have reached your daily limit.", "RATE_LIMITS", errorType="RATE_LIMIT", policyName="DAILY"
+            )
             response.headers.update(headers)
             return response
         if self.per_ten_seconds is not None and len(self.window) >= self.per_ten_seconds:
             self.rate_limited["TEN_SECONDLY_ROLLING"] += 1
-            response = _error(429, "You have reached your ten_secondly_rolling limit.",
-                              "RATE_LIMITS", errorType="RATE_LIMIT",
-                              policyName="TEN_SECONDLY_ROLLING")
+            response = _error(
+                429,
+                "You have reached your ten_secondly_rolling limit.",
+                "RATE_LIMITS",
+                errorType="RATE_LIMIT",
+                policyName="TEN_SECONDLY_ROLLING",
+            )
             headers["X-HubSpot-RateLimit-Max"] = str(self.per_ten_seconds)
             headers["X-HubSpot-RateLimit-Remaining"] = "0"
             response.headers.update(headers)
@@ -201,8 +233,7 @@ class FakeHubSpot:
                 found = self.lists.get(m.group(1))
                 if found is None:
                     return _error(404, f"List {m.group(1)} does not exist.", "OBJECT_NOT_FOUND")
-                return Response.of_json({"list": {**found, "size": len(
-                    self.list_members[m.group(1)])}})
+                return Response.of_json({"list": {**found, "size": len(self.list_members[m.group(1)])}})
         return _error(404, f"no route for {request.method} {request.path}", "OBJECT_NOT_FOUND")
 
     # -- contacts -----------------------------------------------------------------
@@ -251,14 +282,23 @@ class FakeHubSpot:
                 continue
             if not multi_status:
                 return _error(400, message)
-            errors.append({
-                "status": "error", "category": "VALIDATION_ERROR", "message": message,
-                "context": {"objectWriteTraceId": [str(item["objectWriteTraceId"])]},
-                "errors": [{"message": message}], "links": {},
-            })
-        payload: dict[str, Any] = {"status": "COMPLETE", "results": results,
-                                   "requestedAt": _NOW, "startedAt": _NOW,
-                                   "completedAt": _stamp()}
+            errors.append(
+                {
+                    "status": "error",
+                    "category": "VALIDATION_ERROR",
+                    "message": message,
+                    "context": {"objectWriteTraceId": [str(item["objectWriteTraceId"])]},
+                    "errors": [{"message": message}],
+                    "links": {},
+                }
+            )
+        payload: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "requestedAt": _NOW,
+            "startedAt": _NOW,
+            "completedAt": _stamp(),
+        }
         if errors:
             payload["errors"] = errors
             payload["numErrors"] = len(errors)
@@ -296,9 +336,16 @@ class FakeHubSpot:
         new = cid is None
         if new:
             cid = str(next(self._ids))
-            self.contacts[cid] = {"id": cid, "properties": {
-                id_prop: key.lower() if id_prop == "email" else key,
-                "hs_object_id": cid, "createdate": now}, "createdAt": now, "archived": False}
+            self.contacts[cid] = {
+                "id": cid,
+                "properties": {
+                    id_prop: key.lower() if id_prop == "email" else key,
+                    "hs_object_id": cid,
+                    "createdate": now,
+                },
+                "createdAt": now,
+                "archived": False,
+            }
             self.unique_index[id_prop][index_key] = cid
         assert cid is not None
         contact = self.contacts[cid]
@@ -311,12 +358,20 @@ class FakeHubSpot:
                     self.unique_index[name][value.lower() if name == "email" else value] = cid
         contact["properties"]["lastmodifieddate"] = now
         contact["updatedAt"] = now
-        props = {k: v for k, v in contact["properties"].items()
-                 if k in (item.get("properties") or {}) or k in (
-                     id_prop, "hs_object_id", "createdate", "lastmodifieddate")}
-        return {"id": cid, "properties": props, "createdAt": contact["createdAt"],
-                "updatedAt": now, "archived": False, "new": new,
-                "objectWriteTraceId": item.get("objectWriteTraceId")}
+        props = {
+            k: v
+            for k, v in contact["properties"].items()
+            if k in (item.get("properties") or {}) or k in (id_prop, "hs_object_id", "createdate", "lastmodifieddate")
+        }
+        return {
+            "id": cid,
+            "properties": props,
+            "createdAt": contact["createdAt"],
+            "updatedAt": now,
+            "archived": False,
+            "new": new,
+            "objectWriteTraceId": item.get("objectWriteTraceId"),
+        }
 
     def _read(self, request: Request) -> Response:
         body = request.json() or {}
@@ -325,17 +380,21 @@ class FakeHubSpot:
         results = []
         for item in body.get("inputs") or []:
             key = str(item.get("id"))
-            cid = (self.unique_index[id_prop].get(key.lower() if id_prop == "email" else key)
-                   if id_prop else key)
+            cid = self.unique_index[id_prop].get(key.lower() if id_prop == "email" else key) if id_prop else key
             contact = self.contacts.get(cid or "")
             if contact is None:
                 continue
             props = {k: contact["properties"].get(k) for k in wanted}
-            results.append({"id": contact["id"], "properties": props,
-                            "createdAt": contact["createdAt"], "updatedAt": contact["updatedAt"],
-                            "archived": False})
-        return Response.of_json({"status": "COMPLETE", "results": results, "startedAt": _NOW,
-                                 "completedAt": _stamp()})
+            results.append(
+                {
+                    "id": contact["id"],
+                    "properties": props,
+                    "createdAt": contact["createdAt"],
+                    "updatedAt": contact["updatedAt"],
+                    "archived": False,
+                }
+            )
+        return Response.of_json({"status": "COMPLETE", "results": results, "startedAt": _NOW, "completedAt": _stamp()})
 
     # -- properties ----------------------------------------------------------------
     def _groups(self, request: Request, name: str | None) -> Response:
@@ -349,10 +408,13 @@ class FakeHubSpot:
         if request.method == "POST" and name is None:
             body = request.json() or {}
             if body.get("name") in self.groups:
-                return _error(409, f"Property group {body.get('name')} already exists",
-                              "OBJECT_ALREADY_EXISTS")
-            group = {"name": body["name"], "label": body["label"],
-                     "displayOrder": body.get("displayOrder", -1), "archived": False}
+                return _error(409, f"Property group {body.get('name')} already exists", "OBJECT_ALREADY_EXISTS")
+            group = {
+                "name": body["name"],
+                "label": body["label"],
+                "displayOrder": body.get("displayOrder", -1),
+                "archived": False,
+            }
             self.groups[body["name"]] = group
             return Response.of_json(group, 201)
         return _error(405, "method not allowed")
@@ -368,8 +430,7 @@ class FakeHubSpot:
         if request.method == "POST" and name is None:
             body = request.json() or {}
             if body.get("name") in self.properties:
-                return _error(409, f"Property {body.get('name')} already exists",
-                              "OBJECT_ALREADY_EXISTS")
+                return _error(409, f"Property {body.get('name')} already exists", "OBJECT_ALREADY_EXISTS")
             if body.get("groupName") not in self.groups:
                 return _error(400, f"Property group {body.get('groupName')} does not exist")
             if body.get("type") == "enumeration" and not body.get("options"):
@@ -407,8 +468,7 @@ class FakeHubSpot:
             elif rid not in members:
                 members[rid] = _stamp()
                 added.append(rid)
-        return Response.of_json({"recordsIdsAdded": added, "recordIdsMissing": missing,
-                                 "recordIdsRemoved": []})
+        return Response.of_json({"recordsIdsAdded": added, "recordIdsMissing": missing, "recordIdsRemoved": []})
 
     def _members_get(self, list_id: str, request: Request) -> Response:
         if list_id not in self.lists:
@@ -420,8 +480,7 @@ class FakeHubSpot:
             ids = [i for i in ids if int(i) > int(after)]
         page = ids[:limit]
         body: dict[str, Any] = {
-            "results": [{"recordId": i, "membershipTimestamp": self.list_members[list_id][i]}
-                        for i in page],
+            "results": [{"recordId": i, "membershipTimestamp": self.list_members[list_id][i]} for i in page],
             "total": len(self.list_members[list_id]),
         }
         if len(ids) > limit:

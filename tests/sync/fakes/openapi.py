@@ -79,8 +79,7 @@ class OpenApiContract:
         if cause is not None:
             detail += f" <- {cause}"
         with self._lock:
-            self.violations.append(Violation(kind, request.method, request.path, status,
-                                             detail[:2000]))
+            self.violations.append(Violation(kind, request.method, request.path, status, detail[:2000]))
 
     def check_request(self, request: Any) -> None:
         app = self._app(request.path)
@@ -109,8 +108,7 @@ class OpenApiContract:
             try:
                 app.validate_response(
                     self._mock_request(request),
-                    MockResponse(response.body, response.status, dict(response.headers),
-                                 response.content_type),
+                    MockResponse(response.body, response.status, dict(response.headers), response.content_type),
                 )
             except Exception as exc:
                 self._record("response", request, response.status, exc)

@@ -108,9 +108,10 @@ class FakeSalesforce:
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in STANDARD_FIELDS}
         self.fields: dict[str, dict[str, dict[str, Any]]] = {
-            obj: {f["name"].lower(): {"updateable": True, "createable": True,
-                                      "externalId": False, "unique": False, **f}
-                  for f in fields}
+            obj: {
+                f["name"].lower(): {"updateable": True, "createable": True, "externalId": False, "unique": False, **f}
+                for f in fields
+            }
             for obj, fields in STANDARD_FIELDS.items()
         }
         for obj, extra in (custom_fields or {}).items():
@@ -146,8 +147,7 @@ class FakeSalesforce:
 
     # -- state helpers for tests ------------------------------------------------
     def _add_field(self, obj: str, meta: dict[str, Any]) -> None:
-        base = {"type": "string", "updateable": True, "createable": True, "externalId": False,
-                "unique": False}
+        base = {"type": "string", "updateable": True, "createable": True, "externalId": False, "unique": False}
         base.update(meta)
         self.fields.setdefault(obj, {})[meta["name"].lower()] = base
 
@@ -163,8 +163,11 @@ class FakeSalesforce:
 
     def by_external_id(self, obj: str, field_name: str) -> dict[str, dict[str, Any]]:
         with self.lock:
-            return {str(r.get(field_name)).lower(): dict(r)
-                    for r in self.records[obj].values() if r.get(field_name) is not None}
+            return {
+                str(r.get(field_name)).lower(): dict(r)
+                for r in self.records[obj].values()
+                if r.get(field_name) is not None
+            }
 
     def members(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -191,24 +194,24 @@ class FakeSalesforce:
             )
         prefix = f"/services/data/v{self.version}/"
         if not path.startswith(prefix):
-            return Response.of_json([{"message": f"no such API version in {path}",
-                                      "errorCode": "NOT_FOUND"}], 404)
-        rest = path[len(prefix):].rstrip("/")
+            return Response.of_json([{"message": f"no such API version in {path}", "errorCode": "NOT_FOUND"}], 404)
+        rest = path[len(prefix) :].rstrip("/")
         with self.lock:
             if rest.startswith("jobs/ingest"):
-                return self._ingest(request, rest[len("jobs/ingest"):].strip("/"))
+                return self._ingest(request, rest[len("jobs/ingest") :].strip("/"))
             if rest == "query" or rest == "queryAll":
                 return self._query(request)
             if rest.startswith("query/"):
-                return self._query_more(rest[len("query/"):])
+                return self._query_more(rest[len("query/") :])
             m = re.fullmatch(r"sobjects/(\w+)/describe", rest)
             if m:
                 return self._describe(m.group(1))
             m = re.fullmatch(r"sobjects/(\w+)", rest)
             if m and request.method == "POST":
                 return self._create(m.group(1), request.json() or {})
-        return Response.of_json([{"message": f"not implemented: {request.method} {path}",
-                                  "errorCode": "NOT_FOUND"}], 404)
+        return Response.of_json(
+            [{"message": f"not implemented: {request.method} {path}", "errorCode": "NOT_FOUND"}], 404
+        )
 
     # -- login --------------------------------------------------------------------
     def _soap_login(self, request: Request) -> Response:
@@ -246,14 +249,16 @@ class FakeSalesforce:
     # -- REST ---------------------------------------------------------------------
     def _describe(self, obj: str) -> Response:
         if obj not in self.fields:
-            return Response.of_json([{"message": f"The requested resource does not exist: {obj}",
-                                      "errorCode": "NOT_FOUND"}], 404)
+            return Response.of_json(
+                [{"message": f"The requested resource does not exist: {obj}", "errorCode": "NOT_FOUND"}], 404
+            )
         return Response.of_json({"name": obj, "fields": list(self.fields[obj].values())})
 
     def _create(self, obj: str, body: dict[str, Any]) -> Response:
         if obj not in self.records:
-            return Response.of_json([{"message": f"sObject type '{obj}' is not supported.",
-                                      "errorCode": "NOT_FOUND"}], 404)
+            return Response.of_json(
+                [{"message": f"sObject type '{obj}' is not supported.", "errorCode": "NOT_FOUND"}], 404
+            )
         rid = self.new_id(obj)
         self._put(obj, {"Id": rid, **body})
         return Response.of_json({"id": rid, "success": True, "errors": []}, 201)
@@ -265,44 +270,45 @@ class FakeSalesforce:
         except ValueError as exc:
             return Response.of_json([{"message": str(exc), "errorCode": "MALFORMED_QUERY"}], 400)
         if obj not in self.records:
-            return Response.of_json([{"message": f"sObject type '{obj}' is not supported",
-                                      "errorCode": "INVALID_TYPE"}], 400)
+            return Response.of_json(
+                [{"message": f"sObject type '{obj}' is not supported", "errorCode": "INVALID_TYPE"}], 400
+            )
         known = self.fields[obj]
         for name in fields + [c[0] for c in conditions]:
             if name.lower() not in known:
-                return Response.of_json([{"message": f"No such column '{name}' on {obj}",
-                                          "errorCode": "INVALID_FIELD"}], 400)
+                return Response.of_json(
+                    [{"message": f"No such column '{name}' on {obj}", "errorCode": "INVALID_FIELD"}], 400
+                )
         rows = []
         for record in self.records[obj].values():
-            if all(_matches(record.get(_canonical(known, f)), values)
-                   for f, values in conditions):
-                rows.append({
-                    "attributes": {"type": obj, "url": f"/services/data/v{self.version}/"
-                                   f"sobjects/{obj}/{record['Id']}"},
-                    **{_canonical(known, f): record.get(_canonical(known, f)) for f in fields},
-                })
+            if all(_matches(record.get(_canonical(known, f)), values) for f, values in conditions):
+                rows.append(
+                    {
+                        "attributes": {
+                            "type": obj,
+                            "url": f"/services/data/v{self.version}/sobjects/{obj}/{record['Id']}",
+                        },
+                        **{_canonical(known, f): record.get(_canonical(known, f)) for f in fields},
+                    }
+                )
         if limit is not None:
             rows = rows[:limit]
         return self._page(rows, 0)
 
     def _page(self, rows: list[dict[str, Any]], offset: int, size: int = 2000) -> Response:
-        chunk = rows[offset:offset + size]
-        result: dict[str, Any] = {"totalSize": len(rows), "done": offset + size >= len(rows),
-                                  "records": chunk}
+        chunk = rows[offset : offset + size]
+        result: dict[str, Any] = {"totalSize": len(rows), "done": offset + size >= len(rows), "records": chunk}
         if not result["done"]:
             locator = f"01g{next(self._ids):012d}"
             self._query_pages[locator] = rows
-            result["nextRecordsUrl"] = (
-                f"/services/data/v{self.version}/query/{locator}-{offset + size}"
-            )
+            result["nextRecordsUrl"] = f"/services/data/v{self.version}/query/{locator}-{offset + size}"
         return Response.of_json(result)
 
     def _query_more(self, token: str) -> Response:
         locator, _, offset = token.partition("-")
         rows = self._query_pages.get(locator)
         if rows is None:
-            return Response.of_json([{"message": "invalid query locator",
-                                      "errorCode": "INVALID_QUERY_LOCATOR"}], 400)
+            return Response.of_json([{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}], 400)
         return self._page(rows, int(offset))
 
     # -- Bulk API 2.0 -----------------------------------------------------------------
@@ -331,13 +337,15 @@ class FakeSalesforce:
             body = request.json() or {}
             obj = body.get("object")
             if obj not in self.records:
-                return Response.of_json([{"errorCode": "INVALIDJOB",
-                                          "message": f"unknown object {obj}"}], 400)
+                return Response.of_json([{"errorCode": "INVALIDJOB", "message": f"unknown object {obj}"}], 400)
             if body.get("operation") not in ("insert", "upsert", "update"):
-                return Response.of_json([{"errorCode": "INVALIDJOB",
-                                          "message": "unsupported operation"}], 400)
-            job = Job(id=f"750{next(self._ids):012d}AAA", object=obj,
-                      operation=body["operation"], external_id=body.get("externalIdFieldName"))
+                return Response.of_json([{"errorCode": "INVALIDJOB", "message": "unsupported operation"}], 400)
+            job = Job(
+                id=f"750{next(self._ids):012d}AAA",
+                object=obj,
+                operation=body["operation"],
+                external_id=body.get("externalIdFieldName"),
+            )
             self.jobs[job.id] = job
             self.jobs_by_object[obj] = self.jobs_by_object.get(obj, 0) + 1
             return Response.of_json(self._job_info(job))
@@ -348,8 +356,7 @@ class FakeSalesforce:
         tail = parts[1] if len(parts) > 1 else ""
         if tail == "batches" and request.method == "PUT":
             if job.state != "Open":
-                return Response.of_json([{"errorCode": "INVALIDJOBSTATE",
-                                          "message": f"job is {job.state}"}], 409)
+                return Response.of_json([{"errorCode": "INVALIDJOBSTATE", "message": f"job is {job.state}"}], 409)
             job.data = request.body  # a retried upload replaces the data
             return Response(201, b"", "text/plain")
         if tail == "" and request.method == "PATCH":
@@ -360,9 +367,9 @@ class FakeSalesforce:
             elif state == "Aborted" and job.state in ("Open", "UploadComplete", "InProgress"):
                 job.state = "Aborted"
             else:
-                return Response.of_json([{"errorCode": "INVALIDJOBSTATE",
-                                          "message": f"cannot go from {job.state} to {state}"}],
-                                        409)
+                return Response.of_json(
+                    [{"errorCode": "INVALIDJOBSTATE", "message": f"cannot go from {job.state} to {state}"}], 409
+                )
             return Response.of_json(self._job_info(job))
         if tail == "" and request.method == "GET":
             info = self._job_info(job)
@@ -373,8 +380,12 @@ class FakeSalesforce:
         if tail == "" and request.method == "DELETE":
             del self.jobs[job.id]
             return Response(204, b"", "text/plain")
-        if request.method == "GET" and tail in ("successfulResults", "failedResults",
-                                                "unprocessedrecords", "unprocessedRecords"):
+        if request.method == "GET" and tail in (
+            "successfulResults",
+            "failedResults",
+            "unprocessedrecords",
+            "unprocessedRecords",
+        ):
             return self._results(job, tail)
         return Response.of_json([{"errorCode": "NOT_FOUND", "message": rest}], 404)
 
@@ -391,8 +402,7 @@ class FakeSalesforce:
         rows = list(rows)
         self._rng.shuffle(rows)  # Salesforce does not keep the input order
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n",
-                                extrasaction="ignore")
+        writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         return Response(200, buffer.getvalue().encode("utf-8"), "text/csv")
@@ -420,8 +430,7 @@ class FakeSalesforce:
             self._insert(job, rows)
         job.state = "JobComplete"
 
-    def _apply(self, obj: str, record: dict[str, Any], row: dict[str, str],
-               skip: str | None) -> str | None:
+    def _apply(self, obj: str, record: dict[str, Any], row: dict[str, str], skip: str | None) -> str | None:
         known = self.fields[obj]
         for column, value in row.items():
             if column == skip or value == "":
@@ -436,8 +445,7 @@ class FakeSalesforce:
                 try:
                     float(value)
                 except ValueError:
-                    return (f"INVALID_TYPE_ON_FIELD_IN_RECORD:{meta['name']}: value not of "
-                            f"required type: {value}:--")
+                    return f"INVALID_TYPE_ON_FIELD_IN_RECORD:{meta['name']}: value not of required type: {value}:--"
             if meta["type"] == "date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 return f"INVALID_TYPE_ON_FIELD_IN_RECORD:{meta['name']}: bad date {value}:--"
             record[meta["name"]] = value
@@ -447,11 +455,15 @@ class FakeSalesforce:
         ext = job.external_id or "Id"
         ext_meta = self.fields[job.object].get(ext.lower())
         if ext_meta is None or not ext_meta.get("externalId"):
-            job.failed_rows = [{"sf__Id": "", "sf__Error": f"INVALID_FIELD:{ext} is not an "
-                                "External ID field:--", **r} for r in rows]
+            job.failed_rows = [
+                {"sf__Id": "", "sf__Error": f"INVALID_FIELD:{ext} is not an External ID field:--", **r} for r in rows
+            ]
             return
-        index = {str(r.get(ext_meta["name"])).lower(): r for r in self.records[job.object].values()
-                 if r.get(ext_meta["name"]) is not None}
+        index = {
+            str(r.get(ext_meta["name"])).lower(): r
+            for r in self.records[job.object].values()
+            if r.get(ext_meta["name"]) is not None
+        }
         counts: dict[str, int] = {}
         for row in rows:
             key = (row.get(ext) or "").lower()
@@ -459,13 +471,16 @@ class FakeSalesforce:
         for row in rows:
             key = (row.get(ext) or "").lower()
             if not key:
-                job.failed_rows.append({"sf__Id": "", "sf__Error": f"MISSING_ARGUMENT:{ext} not "
-                                        "specified:--", **row})
+                job.failed_rows.append({"sf__Id": "", "sf__Error": f"MISSING_ARGUMENT:{ext} not specified:--", **row})
                 continue
             if counts[key] > 1:
-                job.failed_rows.append({"sf__Id": "", "sf__Error": "DUPLICATE_EXTERNAL_ID:"
-                                        f"Duplicate external id specified: {row.get(ext)}:--",
-                                        **row})
+                job.failed_rows.append(
+                    {
+                        "sf__Id": "",
+                        "sf__Error": f"DUPLICATE_EXTERNAL_ID:Duplicate external id specified: {row.get(ext)}:--",
+                        **row,
+                    }
+                )
                 continue
             if self.row_failure is not None:
                 error = self.row_failure(job.object, row)
@@ -474,12 +489,9 @@ class FakeSalesforce:
                     continue
             existing = index.get(key)
             if existing is None:
-                record: dict[str, Any] = {"Id": self.new_id(job.object),
-                                          ext_meta["name"]: row.get(ext)}
+                record: dict[str, Any] = {"Id": self.new_id(job.object), ext_meta["name"]: row.get(ext)}
                 error = self._apply(job.object, record, row, ext)
-                if error is None and job.object in ("Contact", "Lead") and not record.get(
-                    "LastName"
-                ):
+                if error is None and job.object in ("Contact", "Lead") and not record.get("LastName"):
                     error = "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:--"
                 if error is None and job.object == "Lead" and not record.get("Company"):
                     error = "REQUIRED_FIELD_MISSING:Required fields are missing: [Company]:--"
@@ -496,8 +508,7 @@ class FakeSalesforce:
                     job.failed_rows.append({"sf__Id": existing["Id"], "sf__Error": error, **row})
                     continue
                 existing.update(updated)
-                job.success_rows.append({"sf__Id": existing["Id"], "sf__Created": "false",
-                                         **row})
+                job.success_rows.append({"sf__Id": existing["Id"], "sf__Created": "false", **row})
 
     def _insert(self, job: Job, rows: list[dict[str, str]]) -> None:
         for row in rows:
@@ -557,8 +568,7 @@ class FakeSalesforce:
         name = _local(op.tag)
         with self.lock:
             if name in ("upsertMetadata", "createMetadata", "updateMetadata"):
-                results = [self._store_metadata(el, name) for el in op
-                           if _local(el.tag) == "metadata"]
+                results = [self._store_metadata(el, name) for el in op if _local(el.tag) == "metadata"]
                 inner = "".join(results)
                 return _soap_ok(f"<{name}Response>{inner}</{name}Response>")
             if name == "readMetadata":
@@ -578,8 +588,7 @@ class FakeSalesforce:
                             f'XMLSchema-instance"><fullName>{full_name}</fullName>'
                             f"<label>{meta.get('label', '')}</label></records>"
                         )
-                return _soap_ok(f"<readMetadataResponse><result>{''.join(records)}</result>"
-                                "</readMetadataResponse>")
+                return _soap_ok(f"<readMetadataResponse><result>{''.join(records)}</result></readMetadataResponse>")
         return _soap_fault("sf:UNKNOWN_EXCEPTION", f"operation {name} not implemented")
 
     def _store_metadata(self, el: ET.Element, op: str) -> str:
@@ -597,44 +606,55 @@ class FakeSalesforce:
         if kind == "CustomField":
             obj, _, field_name = full_name.partition(".")
             if obj not in self.fields or not field_name.endswith("__c"):
-                error = ("INVALID_CROSS_REFERENCE_KEY",
-                         f"In field: fullName - no CustomObject named {obj} found")
+                error = ("INVALID_CROSS_REFERENCE_KEY", f"In field: fullName - no CustomObject named {obj} found")
             elif not values.get("label") or not values.get("type"):
                 error = ("FIELD_INTEGRITY_EXCEPTION", "label and type are required")
             elif op == "createMetadata" and not created:
                 error = ("DUPLICATE_DEVELOPER_NAME", f"{full_name} already exists")
             else:
-                sf_type = {"Text": "string", "Number": "double", "Date": "date",
-                           "Checkbox": "boolean"}.get(str(values["type"]), "string")
-                self._add_field(obj, {
-                    "name": field_name,
-                    "type": sf_type,
-                    "externalId": str(values.get("externalId")).lower() == "true",
-                    "unique": str(values.get("unique")).lower() == "true",
-                    "label": values.get("label"),
-                })
+                sf_type = {"Text": "string", "Number": "double", "Date": "date", "Checkbox": "boolean"}.get(
+                    str(values["type"]), "string"
+                )
+                self._add_field(
+                    obj,
+                    {
+                        "name": field_name,
+                        "type": sf_type,
+                        "externalId": str(values.get("externalId")).lower() == "true",
+                        "unique": str(values.get("unique")).lower() == "true",
+                        "label": values.get("label"),
+                    },
+                )
         if error is None:
             self.metadata[(kind, full_name)] = values
-            return (f"<result><created>{'true' if created else 'false'}</created><fullName>"
-                    f"{full_name}</fullName><success>true</success></result>")
-        return (f"<result><created>false</created><errors><message>{error[1]}</message>"
-                f"<statusCode>{error[0]}</statusCode></errors><fullName>{full_name}</fullName>"
-                "<success>false</success></result>")
+            return (
+                f"<result><created>{'true' if created else 'false'}</created><fullName>"
+                f"{full_name}</fullName><success>true</success></result>"
+            )
+        return (
+            f"<result><created>false</created><errors><message>{error[1]}</message>"
+            f"<statusCode>{error[0]}</statusCode></errors><fullName>{full_name}</fullName>"
+            "<success>false</success></result>"
+        )
 
 
 def _soap_ok(inner: str) -> Response:
-    body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
-            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-            'xmlns="http://soap.sforce.com/2006/04/metadata"><soapenv:Body>'
-            f"{inner}</soapenv:Body></soapenv:Envelope>")
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+        'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns="http://soap.sforce.com/2006/04/metadata"><soapenv:Body>'
+        f"{inner}</soapenv:Body></soapenv:Envelope>"
+    )
     return Response(200, body.encode(), "text/xml")
 
 
 def _soap_fault(code: str, message: str) -> Response:
-    body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
-            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
-            f"<soapenv:Fault><faultcode>{code}</faultcode><faultstring>{message}</faultstring>"
-            "</soapenv:Fault></soapenv:Body></soapenv:Envelope>")
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+        'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+        f"<soapenv:Fault><faultcode>{code}</faultcode><faultstring>{message}</faultstring>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
     return Response(500, body.encode(), "text/xml")
 
 
@@ -660,8 +680,7 @@ def _matches(value: Any, wanted: list[str]) -> bool:
         return False
     text = str(value)
     # Salesforce compares IDs by their case-sensitive 15-character form.
-    return any(text == w or (len(w) in (15, 18) and len(text) in (15, 18)
-                             and text[:15] == w[:15]) for w in wanted)
+    return any(text == w or (len(w) in (15, 18) and len(text) in (15, 18) and text[:15] == w[:15]) for w in wanted)
 
 
 _SOQL = re.compile(

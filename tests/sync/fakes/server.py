@@ -51,8 +51,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of_json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None
-                ) -> Response:
+    def of_json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return cls(status, json.dumps(data).encode("utf-8"), "application/json", headers or {})
 
 
@@ -99,8 +98,7 @@ class LoggedRequest:
 class FakeServer:
     """Serve an :class:`App` on a random free port of 127.0.0.1."""
 
-    def __init__(self, app: App, *, tls: tuple[str, str] | None = None,
-                 latency: float = 0.0) -> None:
+    def __init__(self, app: App, *, tls: tuple[str, str] | None = None, latency: float = 0.0) -> None:
         self.app = app
         self.faults: list[Fault] = []
         self.log: list[LoggedRequest] = []
@@ -144,8 +142,7 @@ class FakeServer:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
             self.scheme = "https"
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -170,8 +167,7 @@ class FakeServer:
 
     def requests(self, method: str | None = None, path_contains: str = "") -> list[LoggedRequest]:
         with self._lock:
-            return [r for r in self.log
-                    if (method is None or r.method == method) and path_contains in r.path]
+            return [r for r in self.log if (method is None or r.method == method) and path_contains in r.path]
 
     def _fault_for(self, request: Request) -> Fault | None:
         with self._lock:
@@ -182,8 +178,7 @@ class FakeServer:
 
     def _record(self, request: Request, status: int, fault: str | None) -> None:
         with self._lock:
-            self.log.append(LoggedRequest(request.method, request.path, status,
-                                          time.monotonic(), fault))
+            self.log.append(LoggedRequest(request.method, request.path, status, time.monotonic(), fault))
 
     def _dispatch(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
         if self.latency:
