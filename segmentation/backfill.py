@@ -10,8 +10,12 @@ triggers. It stops at the first failed date, so history never gets a gap that a
 later date silently papers over; re-running the command repeats dates that
 already ran, which is harmless because every date is idempotent.
 
-Each build runs in its own ``dbt`` subprocess, exactly as on the command line, so
-one date's adapter state or memory cannot leak into the next.
+By default dbt runs in this process and the project is parsed once: ``as_of_date``
+is only read when models compile, so one manifest serves every date, and a
+changed ``--vars`` would otherwise make dbt re-parse the whole project for each
+date. ``--isolated`` runs each date as its own ``dbt build`` subprocess instead,
+exactly as on the command line. dbt unit tests check model logic, not data, so
+they are left out of the per-date builds unless ``--unit-tests`` is given.
 """
 
 from __future__ import annotations
@@ -23,12 +27,16 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
 import click
+import yaml
 
 FREQUENCIES = ("day", "week", "month", "quarter")
 _OUTPUT_TAIL_LINES = 40
@@ -40,14 +48,24 @@ class BackfillError(click.ClickException):
 
 @dataclass(frozen=True)
 class BuildResult:
-    """Outcome of one ``dbt build``: exit code and combined output."""
+    """Outcome of one ``dbt build``: success, output to show on failure, node statuses."""
 
     returncode: int
     output: str
+    statuses: Mapping[str, int] = field(default_factory=dict)
 
 
-#: Runs one dbt command (argv, environment, working directory) and reports its result.
-Runner = Callable[[list[str], dict[str, str], Path], BuildResult]
+class Builder(Protocol):
+    """Builds the project for one as_of_date."""
+
+    def describe(self, as_of: date) -> str: ...
+
+    def build(self, as_of: date) -> BuildResult: ...
+
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- dates
 
 
 def backfill_dates(start: date, end: date, every: str) -> list[date]:
@@ -83,6 +101,9 @@ def _step(start: date, every: str, n: int) -> date:
     return date(year, month, day)
 
 
+# ---------------------------------------------------------------- dbt arguments
+
+
 def find_project_dir(explicit: Path | None) -> Path:
     """The dbt project to build: ``explicit``, else the working directory, else this checkout."""
     candidates = [explicit] if explicit is not None else [Path.cwd(), Path(__file__).resolve().parents[1]]
@@ -115,6 +136,85 @@ def find_profiles_dir(explicit: Path | None, project_dir: Path) -> Path | None:
     )
 
 
+def parse_vars(text: str | None) -> dict[str, Any]:
+    """The ``--vars`` mapping (YAML or JSON, as dbt takes it); as_of_date is set per date."""
+    if not text:
+        return {}
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise click.BadParameter(f"not valid YAML: {error}", param_hint="--vars") from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter(
+            f"expected a mapping such as '{{segments_refit: true}}', got {text!r}", param_hint="--vars"
+        )
+    if "as_of_date" in parsed:
+        raise click.BadParameter("as_of_date is set by the backfill for each date; leave it out", param_hint="--vars")
+    return parsed
+
+
+@dataclass(frozen=True)
+class DbtArgs:
+    """Everything of a ``dbt build`` invocation except the date."""
+
+    project_dir: Path
+    profiles_dir: Path | None
+    target: str | None
+    select: str | None
+    variables: Mapping[str, Any]
+    unit_tests: bool
+    extra: Sequence[str]
+
+    def common(self) -> list[str]:
+        args = ["--project-dir", str(self.project_dir)]
+        if self.profiles_dir is not None:
+            args += ["--profiles-dir", str(self.profiles_dir)]
+        if self.target:
+            args += ["--target", self.target]
+        return args
+
+    def build(self, as_of: date) -> list[str]:
+        args = ["build", *self.common()]
+        if self.select:
+            args += ["--select", self.select]
+        if not self.unit_tests:
+            args += ["--exclude-resource-type", "unit_test"]
+        args += ["--vars", json.dumps({**self.variables, "as_of_date": as_of.isoformat()}, default=str)]
+        return args + list(self.extra)
+
+    def parse(self) -> list[str]:
+        args = ["parse", *self.common()]
+        if self.variables:
+            args += ["--vars", json.dumps(dict(self.variables), default=str)]
+        return args
+
+
+def _tail(lines: Sequence[str] | str, count: int = _OUTPUT_TAIL_LINES) -> str:
+    text = lines if isinstance(lines, str) else "\n".join(lines)
+    return "\n".join(text.rstrip().splitlines()[-count:])
+
+
+@contextmanager
+def _environment(env: Mapping[str, str], cwd: Path) -> Iterator[None]:
+    """Temporarily set environment variables and the working directory (dbt reads both)."""
+    saved = {key: os.environ.get(key) for key in env}
+    previous = Path.cwd()
+    os.environ.update(env)
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# ---------------------------------------------------------------- builders
+
+
 def dbt_executable() -> str:
     """The dbt next to this Python interpreter (the project's venv), else the one on PATH."""
     beside = Path(sys.executable).with_name("dbt")
@@ -126,32 +226,103 @@ def dbt_executable() -> str:
     return found
 
 
-def build_command(
-    dbt: str,
-    as_of: date,
-    project_dir: Path,
-    profiles_dir: Path | None,
-    target: str | None,
-    select: str | None,
-    extra_args: Sequence[str],
-) -> list[str]:
-    """The ``dbt build`` argv for one date."""
-    command = [dbt, "build", "--project-dir", str(project_dir)]
-    if profiles_dir is not None:
-        command += ["--profiles-dir", str(profiles_dir)]
-    if target:
-        command += ["--target", target]
-    if select:
-        command += ["--select", select]
-    command += ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
-    command += list(extra_args)
-    return command
-
-
 def run_subprocess(command: list[str], env: dict[str, str], cwd: Path) -> BuildResult:
     """Run one dbt command and capture its output."""
     completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     return BuildResult(completed.returncode, completed.stdout + completed.stderr)
+
+
+class SubprocessBuilder:
+    """Each date is its own ``dbt build`` process (``--isolated``)."""
+
+    def __init__(self, args: DbtArgs, env: Mapping[str, str]) -> None:
+        self.args = args
+        self.env = {**os.environ, **env}
+        self.dbt = dbt_executable()
+
+    def describe(self, as_of: date) -> str:
+        return " ".join([self.dbt, *self.args.build(as_of)])
+
+    def build(self, as_of: date) -> BuildResult:
+        return run_subprocess([self.dbt, *self.args.build(as_of)], self.env, self.args.project_dir)
+
+    def close(self) -> None:
+        return None
+
+
+def _dbt_runner(manifest: Any = None, callbacks: list[Callable[[Any], None]] | None = None) -> Any:
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner(manifest=manifest, callbacks=callbacks)
+
+
+def _statuses(result: Any) -> dict[str, int]:
+    """PASS/WARN/ERROR/... counts of a dbt run result, as dbt prints them."""
+    counts: Counter[str] = Counter()
+    for node in getattr(result, "results", None) or []:
+        status = str(getattr(node.status, "value", node.status)).lower()
+        counts[{"success": "pass", "fail": "error", "runtimeerr": "error", "skipped": "skip"}.get(status, status)] += 1
+    return dict(counts)
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database that dbt-duckdb keeps open for the life of the process.
+
+    Without this, the file stays locked after the backfill, so the calling process
+    could not open it again (e.g. read-only) until it exits.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    environment = getattr(DuckDBConnectionManager, "_ENV", None)
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+class InProcessBuilder:
+    """dbt in this process: the project is parsed once and the manifest reused for every date."""
+
+    def __init__(self, args: DbtArgs, env: Mapping[str, str]) -> None:
+        self.args = args
+        self.env = dict(env)
+        self.manifest: Any = None
+        self.lines: deque[str] = deque(maxlen=200)
+
+    def describe(self, as_of: date) -> str:
+        return " ".join(["dbt", *self.args.build(as_of)])
+
+    def _record(self, event: Any) -> None:
+        info = getattr(event, "info", None)
+        if info is not None and getattr(info, "level", "") in ("info", "warn", "error") and info.msg:
+            self.lines.append(str(info.msg))
+
+    def _invoke(self, argv: list[str], manifest: Any = None) -> Any:
+        with _environment(self.env, self.args.project_dir):
+            return _dbt_runner(manifest, [self._record]).invoke([*argv, "--quiet"])
+
+    def build(self, as_of: date) -> BuildResult:
+        self.lines.clear()
+        if self.manifest is None:
+            parsed = self._invoke(self.args.parse())
+            if not parsed.success:
+                return BuildResult(2, _tail([*self.lines, str(parsed.exception or "dbt parse failed")]))
+            self.manifest = parsed.result
+        outcome = self._invoke(self.args.build(as_of), self.manifest)
+        statuses = _statuses(outcome.result)
+        if outcome.success:
+            return BuildResult(0, "", statuses)
+        lines = list(self.lines)
+        if outcome.exception is not None:
+            lines.append(str(outcome.exception))
+        return BuildResult(1 if outcome.exception is None else 2, _tail(lines), statuses)
+
+    def close(self) -> None:
+        _release_duckdb()
+
+
+# ---------------------------------------------------------------- the loop
 
 
 def latest_history_date(duckdb_path: Path) -> date | None:
@@ -174,18 +345,14 @@ def latest_history_date(duckdb_path: Path) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _tail(text: str, lines: int = _OUTPUT_TAIL_LINES) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
+def _summary(statuses: Mapping[str, int]) -> str:
+    order = ("pass", "warn", "error", "skip")
+    parts = [f"{key.upper()}={statuses[key]}" for key in order if statuses.get(key)]
+    parts += [f"{key.upper()}={count}" for key, count in sorted(statuses.items()) if key not in order and count]
+    return f" ({' '.join(parts)})" if parts else ""
 
 
-def run_backfill(
-    dates: Sequence[date],
-    command_for: Callable[[date], list[str]],
-    env: dict[str, str],
-    cwd: Path,
-    runner: Runner = run_subprocess,
-    echo: Callable[[str], None] = click.echo,
-) -> float:
+def run_backfill(dates: Sequence[date], builder: Builder, echo: Callable[[str], None] = click.echo) -> float:
     """Build every date in order; stop at the first failure. Returns the seconds taken."""
     started = time.perf_counter()
     width = len(str(len(dates)))
@@ -193,16 +360,16 @@ def run_backfill(
         label = f"[{position:>{width}}/{len(dates)}] {as_of.isoformat()}"
         echo(f"{label} dbt build ...")
         began = time.perf_counter()
-        result = runner(command_for(as_of), env, cwd)
+        result = builder.build(as_of)
         seconds = time.perf_counter() - began
         if result.returncode != 0:
             echo(_tail(result.output))
             raise BackfillError(
                 f"backfill stopped at {as_of.isoformat()} ({position} of {len(dates)}): dbt build "
-                f"exited with {result.returncode} after {seconds:.1f}s. Dates before it are "
-                "recorded; fix the cause and run the command again from this date."
+                f"failed with exit code {result.returncode} after {seconds:.1f}s{_summary(result.statuses)}. "
+                "Dates before it are recorded; fix the cause and run the command again from this date."
             )
-        echo(f"{label} ok in {seconds:.1f}s")
+        echo(f"{label} ok in {seconds:.1f}s{_summary(result.statuses)}")
     return time.perf_counter() - started
 
 
@@ -213,6 +380,14 @@ def _parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) 
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param=param) from None
+
+
+def _default_duckdb_path(project: Path) -> Path | None:
+    """The DuckDB file the default profile points at, when the target is DuckDB."""
+    if os.environ.get("SEGMENTS_TARGET", "duckdb") != "duckdb":
+        return None
+    configured = Path(os.environ.get("SEGMENTS_DUCKDB_PATH", ".data/segments.duckdb"))
+    return configured if configured.is_absolute() else project / configured
 
 
 @click.command(
@@ -241,6 +416,7 @@ def _parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) 
 )
 @click.option("--target", default=None, help="dbt target (default: the profile's).")
 @click.option("--select", default=None, help="dbt selection (default: the whole project).")
+@click.option("--vars", "vars_text", default=None, help="More dbt vars (YAML), e.g. '{segments_refit: true}'.")
 @click.option(
     "--project-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -253,6 +429,8 @@ def _parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) 
     default=None,
     help="Directory with profiles.yml (default: DBT_PROFILES_DIR, the project, ~/.dbt).",
 )
+@click.option("--unit-tests", is_flag=True, help="Also run dbt unit tests for every date.")
+@click.option("--isolated", is_flag=True, help="Run each date as its own dbt subprocess (re-parses every time).")
 @click.option("--dry-run", is_flag=True, help="List the dates and the dbt command, build nothing.")
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 def backfill_command(
@@ -262,8 +440,11 @@ def backfill_command(
     duckdb_path: Path | None,
     target: str | None,
     select: str | None,
+    vars_text: str | None,
     project_dir: Path | None,
     profiles_dir: Path | None,
+    unit_tests: bool,
+    isolated: bool,
     dry_run: bool,
     dbt_args: tuple[str, ...],
 ) -> None:
@@ -277,15 +458,12 @@ def backfill_command(
         dates = backfill_dates(start, end, every)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    variables = parse_vars(vars_text)
     project = find_project_dir(project_dir)
     profiles = find_profiles_dir(profiles_dir, project)
-    dbt = "dbt" if dry_run else dbt_executable()
-    env = dict(os.environ)
-    if duckdb_path is not None:
-        env["SEGMENTS_DUCKDB_PATH"] = str(duckdb_path.resolve())
-
-    def command_for(as_of: date) -> list[str]:
-        return build_command(dbt, as_of, project, profiles, target, select, dbt_args)
+    args = DbtArgs(project, profiles, target, select, variables, unit_tests, dbt_args)
+    env = {} if duckdb_path is None else {"SEGMENTS_DUCKDB_PATH": str(duckdb_path.resolve())}
+    builder: Builder = SubprocessBuilder(args, env) if isolated else InProcessBuilder(args, env)
 
     click.echo(
         f"backfill: {len(dates)} date(s) every {every} from {dates[0].isoformat()} "
@@ -293,9 +471,9 @@ def backfill_command(
     )
     if dry_run:
         for as_of in dates:
-            click.echo(" ".join(command_for(as_of)))
+            click.echo(builder.describe(as_of))
         return
-    history_file = duckdb_path or _default_duckdb_path(env, project)
+    history_file = duckdb_path or _default_duckdb_path(project)
     newest = latest_history_date(history_file) if history_file is not None else None
     if newest is not None and dates[0] < newest:
         click.echo(
@@ -303,13 +481,8 @@ def backfill_command(
             "gaps (migrations are re-paired), but journey triggers of later dates are not "
             "re-evaluated."
         )
-    seconds = run_backfill(dates, command_for, env, project, runner=run_subprocess)
+    try:
+        seconds = run_backfill(dates, builder)
+    finally:
+        builder.close()
     click.echo(f"backfill: {len(dates)} date(s) built in {seconds:.1f}s")
-
-
-def _default_duckdb_path(env: dict[str, str], project: Path) -> Path | None:
-    """The DuckDB file the default profile points at, when the target is DuckDB."""
-    if env.get("SEGMENTS_TARGET", "duckdb") != "duckdb":
-        return None
-    configured = Path(env.get("SEGMENTS_DUCKDB_PATH", ".data/segments.duckdb"))
-    return configured if configured.is_absolute() else project / configured

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -51,8 +52,9 @@ def fake_dbt(monkeypatch: pytest.MonkeyPatch) -> FakeDbt:
     return fake
 
 
-def invoke(project: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(backfill_command, ["--project-dir", str(project), *args])
+def invoke(project: Path, *args: str, isolated: bool = True) -> tuple[int, str]:
+    mode = ["--isolated"] if isolated else []
+    result = CliRunner().invoke(backfill_command, ["--project-dir", str(project), *mode, *args])
     return result.exit_code, result.output
 
 
@@ -117,6 +119,7 @@ def test_builds_every_date_in_order_with_its_as_of_date(project: Path, fake_dbt:
     assert command[command.index("--profiles-dir") + 1] == str(project)
     assert env["SEGMENTS_DUCKDB_PATH"] == str(warehouse.resolve())
     assert cwd == project.resolve()
+    assert "--exclude-resource-type unit_test" in " ".join(command)
     assert "[1/6] 2025-11-01 ok in" in output
     assert "[6/6] 2026-04-01 ok in" in output
     assert "backfill: 6 date(s) built in" in output
@@ -127,7 +130,7 @@ def test_stops_at_the_first_failing_date_and_names_it(project: Path, fake_dbt: F
     code, output = invoke(project, "--start", "2025-11-01", "--end", "2026-04-01")
     assert code == 1
     assert fake_dbt.dates == ["2025-11-01", "2025-12-01", "2026-01-01"]
-    assert "backfill stopped at 2026-01-01 (3 of 6): dbt build exited with 1" in output
+    assert "backfill stopped at 2026-01-01 (3 of 6): dbt build failed with exit code 1" in output
     assert "Database Error in model segment_history" in output
 
 
@@ -193,3 +196,141 @@ def test_warns_when_history_already_has_later_dates(project: Path, fake_dbt: Fak
     code, output = invoke(project, "--start", "2026-07-01", "--end", "2026-07-01", "--duckdb", str(warehouse))
     assert code == 0, output
     assert "already reaches" not in output
+
+
+# ---------------------------------------------------------------- in process
+
+
+class FakeResult:
+    def __init__(self, success: bool, result: object = None, exception: BaseException | None = None) -> None:
+        self.success = success
+        self.result = result
+        self.exception = exception
+
+
+class FakeNode:
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+
+class FakeRun:
+    def __init__(self, statuses: list[str]) -> None:
+        self.results = [FakeNode(s) for s in statuses]
+
+
+class FakeEvent:
+    def __init__(self, level: str, msg: str) -> None:
+        self.info = type("Info", (), {"level": level, "msg": msg})()
+
+
+class FakeRunners:
+    """Stands in for dbt's dbtRunner: records argv, manifest and environment of every invocation."""
+
+    def __init__(self, fail_on: str | None = None, parse_fails: bool = False) -> None:
+        self.fail_on = fail_on
+        self.parse_fails = parse_fails
+        self.invocations: list[dict[str, object]] = []
+        self.released = 0
+
+    def __call__(self, manifest: object = None, callbacks: list | None = None) -> object:
+        runners = self
+
+        class Runner:
+            def invoke(self, argv: list[str]) -> FakeResult:
+                runners.invocations.append(
+                    {
+                        "argv": argv,
+                        "manifest": manifest,
+                        "duckdb": os.environ.get("SEGMENTS_DUCKDB_PATH"),
+                        "cwd": Path.cwd(),
+                    }
+                )
+                for callback in callbacks or []:
+                    callback(FakeEvent("debug", "noise"))
+                    callback(FakeEvent("info", f"running {argv[0]}"))
+                if argv[0] == "parse":
+                    if runners.parse_fails:
+                        callback(FakeEvent("error", "Parsing Error in models/x.sql"))
+                        return FakeResult(False, exception=RuntimeError("parse failed"))
+                    return FakeResult(True, result="THE-MANIFEST")
+                as_of = json.loads(argv[argv.index("--vars") + 1])["as_of_date"]
+                if as_of == runners.fail_on:
+                    for callback in callbacks or []:
+                        callback(FakeEvent("error", "Failure in test transitions_reconcile_with_customers"))
+                    return FakeResult(False, result=FakeRun(["success", "pass", "fail", "skipped"]))
+                return FakeResult(True, result=FakeRun(["success", "success", "pass", "warn"]))
+
+        return Runner()
+
+
+@pytest.fixture
+def runners(monkeypatch: pytest.MonkeyPatch) -> FakeRunners:
+    fake = FakeRunners()
+    monkeypatch.setattr(backfill, "_dbt_runner", fake)
+    monkeypatch.setattr(backfill, "_release_duckdb", lambda: setattr(fake, "released", fake.released + 1))
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.delenv("SEGMENTS_DUCKDB_PATH", raising=False)
+    return fake
+
+
+def test_in_process_parses_once_and_reuses_the_manifest(project: Path, runners: FakeRunners, tmp_path: Path) -> None:
+    warehouse = tmp_path / "wh.duckdb"
+    code, output = invoke(
+        project,
+        "--start", "2026-01-01", "--end", "2026-03-01", "--duckdb", str(warehouse),
+        "--vars", "{segments_refit: true}",
+        isolated=False,
+    )  # fmt: skip
+    assert code == 0, output
+    kinds = [inv["argv"][0] for inv in runners.invocations]
+    assert kinds == ["parse", "build", "build", "build"]
+    parse, *builds = runners.invocations
+    assert json.loads(parse["argv"][parse["argv"].index("--vars") + 1]) == {"segments_refit": True}
+    for inv, as_of in zip(builds, ["2026-01-01", "2026-02-01", "2026-03-01"], strict=True):
+        argv = inv["argv"]
+        assert inv["manifest"] == "THE-MANIFEST"
+        assert json.loads(argv[argv.index("--vars") + 1]) == {"segments_refit": True, "as_of_date": as_of}
+        assert "--exclude-resource-type" in argv
+        assert inv["duckdb"] == str(warehouse.resolve())
+        assert inv["cwd"] == project.resolve()
+    assert os.environ.get("SEGMENTS_DUCKDB_PATH") is None, "the environment is restored"
+    assert Path.cwd() != project.resolve()
+    assert "[3/3] 2026-03-01 ok in" in output and "(PASS=3 WARN=1)" in output
+    assert runners.released == 1
+
+
+def test_in_process_failure_shows_dbt_errors_and_statuses(project: Path, runners: FakeRunners) -> None:
+    runners.fail_on = "2026-02-01"
+    code, output = invoke(project, "--start", "2026-01-01", "--end", "2026-03-01", "--unit-tests", isolated=False)
+    assert code == 1
+    assert "--exclude-resource-type" not in runners.invocations[1]["argv"]
+    assert "Failure in test transitions_reconcile_with_customers" in output
+    assert "noise" not in output
+    assert "backfill stopped at 2026-02-01 (2 of 3)" in output
+    assert "(PASS=2 ERROR=1 SKIP=1)" in output
+    assert len(runners.invocations) == 3
+    assert runners.released == 1, "dbt's database is released even when a date fails"
+
+
+def test_in_process_parse_failure_stops_before_any_build(project: Path, runners: FakeRunners) -> None:
+    runners.parse_fails = True
+    code, output = invoke(project, "--start", "2026-01-01", "--end", "2026-03-01", isolated=False)
+    assert code == 1
+    assert "Parsing Error in models/x.sql" in output
+    assert "backfill stopped at 2026-01-01 (1 of 3): dbt build failed with exit code 2" in output
+    assert [inv["argv"][0] for inv in runners.invocations] == ["parse"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{as_of_date: 2026-01-01}", "as_of_date is set by the backfill"),
+        ("[1, 2]", "expected a mapping"),
+        ("{unclosed", "not valid YAML"),
+    ],
+)
+def test_bad_vars_are_rejected(project: Path, runners: FakeRunners, text: str, message: str) -> None:
+    code, output = invoke(project, "--start", "2026-01-01", "--end", "2026-01-01", "--vars", text, isolated=False)
+    assert code == 2
+    assert message in output
+    assert runners.invocations == []
