@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
@@ -57,6 +57,7 @@ class Table:
     numeric: list[bool]
     row_classes: list[str] = field(default_factory=list)
     nowrap: list[bool] = field(default_factory=list)
+    css: str = ""
 
 
 @dataclass
@@ -103,8 +104,12 @@ def _cell(value: Any, kind: str) -> str:
         return format_int(value)
     if kind == "share":
         return format_share(float(value), 2)
+    if kind == "share1":
+        return format_share(float(value), 1)
     if kind == "float":
         return format_number(float(value), 3)
+    if kind == "float1":
+        return format_number(float(value), 1)
     if kind == "date":
         return str(pd.Timestamp(value).date())
     if kind == "datetime":
@@ -119,7 +124,7 @@ def frame_table(frame: pd.DataFrame, spec: Sequence[tuple[str, str, str]]) -> Ta
     return Table(
         columns=[h for _, h, _ in present],
         rows=rows,
-        numeric=[k in {"int", "share", "float"} for _, _, k in present],
+        numeric=[k in {"int", "share", "share1", "float", "float1"} for _, _, k in present],
         nowrap=[k in {"date", "datetime"} for _, _, k in present],
     )
 
@@ -147,19 +152,20 @@ def data_quality_table(frame: pd.DataFrame, warn_share: float) -> Table:
 
 
 def rfm_table(rfm: RfmSection) -> Table:
-    return frame_table(
+    table = frame_table(
         rfm.segments,
         [
             ("rfm_segment", "RFM segment", "text"),
             ("customers", "customers", "int"),
-            ("share", "share", "share"),
-            ("recency_days", "avg days since last order", "int"),
-            ("frequency", "avg orders", "float"),
-            ("monetary_total", "avg revenue", "int"),
-            ("revenue_share", "share of revenue", "share"),
+            ("share", "share", "share1"),
+            ("recency_days", "days since order", "int"),
+            ("frequency", "orders", "float1"),
+            ("monetary_total", "revenue", "int"),
+            ("revenue_share", "revenue share", "share1"),
             ("action", "suggested action", "text"),
         ],
     )
+    return replace(table, css="actions")
 
 
 def model_facts(model: ModelInfo) -> list[tuple[str, str]]:

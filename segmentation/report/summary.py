@@ -158,6 +158,10 @@ def _plan_text(plan: Any) -> str:
     control = getattr(plan, "control", 0)
     if enroll or control:
         parts.append(f"{enroll:,} journey enrollments ({control:,} held out as control)")
+    unmapped = getattr(plan, "unmapped_journeys", None) or {}
+    if unmapped:
+        listed = ", ".join(f"{journey} {n:,}" for journey, n in sorted(unmapped.items()))
+        parts.append(f"triggers of journeys with no target in the config: {listed}")
     return ", ".join(parts)
 
 
