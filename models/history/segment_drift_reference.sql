@@ -99,11 +99,25 @@ numeric_bins as (
 
 edges_{{ plan_index }}_{{ loop.index }} as (
 
+    {%- if target.type == 'duckdb' %}
+    {#- one pass for all deciles: several times faster than nine percentile_cont aggregates -#}
+    select
+        {%- for i in range(1, n_bins) %}
+        deciles[{{ i }}] as e{{ i }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select quantile_cont(cast({{ feature }} as {{ double }}), [
+            {%- for i in range(1, n_bins) %}{{ i / n_bins }}{{ ', ' if not loop.last }}{% endfor -%}
+        ]) as deciles
+        from {{ features_relation }}
+    ) as quantiles
+    {%- else %}
     select
         {%- for i in range(1, n_bins) %}
         percentile_cont({{ i / n_bins }}) within group (order by cast({{ feature }} as {{ double }})) as e{{ i }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ features_relation }}
+    {%- endif %}
 
 ),
 {%- endfor %}
