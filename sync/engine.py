@@ -231,11 +231,32 @@ class Engine:
             connector = self._connector(dest)
             result.stats = connector.stats
             result.notes += connector.preflight(self.distinct_values)
+            log.info("%s: run %s, preflight passed %s", dest.name, run_id, "; ".join(result.notes))
             stopped = self._run_contacts(dest, connector, run_id, counts, full)
+            log.info(
+                "%s: contacts: %d created, %d updated, %d unchanged, %d invalid, %d failed, %d pending",
+                dest.name,
+                counts["created"],
+                counts["updated"],
+                counts["unchanged"],
+                counts["invalid"],
+                counts["failed"],
+                counts["pending"],
+            )
             if stopped is None and self._triggers_enabled(dest):
                 stopped = self._run_enrollments(dest, connector, run_id, counts)
             elif stopped is not None and self._triggers_enabled(dest):
                 self._count_pending_enrollments(dest, run_id, counts, stopped)
+            if self._triggers_enabled(dest):
+                log.info(
+                    "%s: journeys: %d enrolled, %d already members, %d control skipped, %d failed, %d waiting",
+                    dest.name,
+                    counts["enrolled"],
+                    counts["already_enrolled"],
+                    counts["skipped_control"],
+                    counts["enroll_failed"],
+                    counts["enroll_pending"],
+                )
             if isinstance(stopped, DailyLimitReached):
                 result.outcome = "rate_limited"
                 result.message = str(stopped)
@@ -254,6 +275,8 @@ class Engine:
             result.outcome = "failed"
             result.message = redact(f"unexpected error: {type(exc).__name__}: {exc}")
         finally:
+            if result.outcome == "running":  # Ctrl-C or SystemExit went through
+                result.outcome = "interrupted"
             self.progress.stop()
             counts.api_calls = result.stats.total
             if result.notes and not result.message:

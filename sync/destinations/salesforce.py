@@ -361,7 +361,8 @@ class SalesforceContactSink:
             value = request.payload.get(name)
             row.append(NULL_VALUE if value is None else value)
         self._writer.writerow(row)
-        self._pending[request.key] = request
+        # The payload is in the CSV already: keep only what the outcome needs.
+        self._pending[request.key] = ContactRequest(request.key, {}, request.value_hash, request.guess_action)
         return []
 
     def unsent(self) -> list[ContactRequest]:
