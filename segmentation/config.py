@@ -55,12 +55,12 @@ class ViewConfig:
     min_segment_size: int = 5
     seed: int = 42
     sample_size: int = 50_000
-    k_selection_sample: int = 10_000
+    k_selection_sample: int = 5_000
     silhouette_sample: int = 3_000
     hierarchical_sample: int = 5_000
     hdbscan_min_cluster_size: int | None = None
     gmm_covariance: Literal["full", "diag"] = "full"
-    n_init: int = 3
+    n_init: int = 10
     stability_resamples: int = 5
     stability_sample: int = 5_000
     drift_threshold: float = 0.25

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,6 +65,20 @@ def _as_date(value: Any) -> date | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return pd.Timestamp(value).date()
+
+
+def split_by_date(batch: pd.DataFrame) -> Iterator[tuple[date | None, pd.DataFrame]]:
+    """Split a batch by its ``as_of_date`` (vectorised; usually a single date)."""
+    if len(batch) == 0:
+        return
+    days = pd.to_datetime(batch["as_of_date"]).dt.normalize()
+    unique = days.unique()
+    if len(unique) == 1:
+        yield _as_date(unique[0]), batch
+        return
+    for day in unique:
+        mask = days.isna() if pd.isna(day) else days == day
+        yield _as_date(day), batch[mask.to_numpy()]
 
 
 def _stored_models(frame: pd.DataFrame) -> list[SegmentModel]:
@@ -176,8 +190,7 @@ def build_assignments(dbt: Any, session: Any, features: Any, models_relation: An
     def batches() -> Iterator[pd.DataFrame]:
         cache: dict[date | None, SegmentModel] = {}
         for batch in relations.iter_pandas(features, read, chunk):
-            for as_of, part in batch.groupby(batch["as_of_date"].map(_as_date), dropna=False):
-                key = _as_date(as_of)
+            for key, part in split_by_date(batch):
                 if key not in cache:
                     model = model_for_date(history, key)
                     if model is None:
@@ -232,7 +245,8 @@ def build_profiles(
         return empty
     by_version = {m.model_version: m for m in history}
     columns = relations.columns_of(features)
-    feature_cols = [c for c in columns if c not in ("as_of_date",)]
+    used = {c for m in history for c in m.transform.input_columns}
+    feature_cols = ["customer_id", *[c for c in columns if c in used]]
     joined = relations.join_on(
         relations.project(features, feature_cols),
         relations.project(assignments, ["customer_id", "as_of_date", "segment_id", "confidence", "model_version"]),
@@ -241,32 +255,27 @@ def build_profiles(
     accs: dict[tuple[date | None, int], ProfileAccumulator] = {}
     conf: dict[tuple[date | None, int], dict[int, tuple[float, int]]] = {}
     for batch in relations.iter_pandas(joined, None, 200_000):
-        keys = pd.DataFrame(
-            {
-                "as_of": batch["as_of_date"].map(_as_date),
-                "version": batch["model_version"].astype("int64"),
-            }
-        )
-        groups = keys.groupby(["as_of", "version"], dropna=False).groups
-        for group_key, idx in groups.items():
-            as_of, version = cast(tuple[Any, Any], group_key)
-            model = by_version[int(version)]
-            part = batch.loc[idx]
-            key = (_as_date(as_of), int(version))
-            if key not in accs:
-                accs[key] = ProfileAccumulator(
-                    [p.name for p in model.transform.numeric],
-                    {c.name: list(c.levels) for c in model.transform.categorical},
-                    [p.name for p in model.transform.numeric if p.log],
-                )
-                conf[key] = {}
-            seg = part["segment_id"].to_numpy(dtype=np.int64)
-            accs[key].add(seg, part)
-            c = part["confidence"].to_numpy(dtype=np.float64)
-            for s in np.unique(seg):
-                total, count = conf[key].get(int(s), (0.0, 0))
-                mask = seg == s
-                conf[key][int(s)] = (total + float(c[mask].sum()), count + int(mask.sum()))
+        for as_of, dated in split_by_date(batch):
+            versions = dated["model_version"].to_numpy(dtype=np.int64)
+            for version in np.unique(versions):
+                model = by_version[int(version)]
+                part = dated[versions == version]
+                key = (as_of, int(version))
+                if key not in accs:
+                    accs[key] = ProfileAccumulator(
+                        [p.name for p in model.transform.numeric],
+                        {c.name: list(c.levels) for c in model.transform.categorical},
+                        [p.name for p in model.transform.numeric if p.log],
+                    )
+                    conf[key] = {}
+                seg = part["segment_id"].to_numpy(dtype=np.int64)
+                accs[key].add(seg, part)
+                segments, index = np.unique(seg, return_inverse=True)
+                sums = np.bincount(index, weights=part["confidence"].to_numpy(dtype=np.float64))
+                counts = np.bincount(index)
+                for i, s_id in enumerate(segments):
+                    total, count = conf[key].get(int(s_id), (0.0, 0))
+                    conf[key][int(s_id)] = (total + float(sums[i]), count + int(counts[i]))
     rows: list[dict[str, Any]] = []
     for (as_of, version), acc in sorted(accs.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         rows.extend(_profile_rows(by_version[version], view, as_of, acc, conf[(as_of, version)]))

@@ -436,3 +436,7 @@ def fit_command(
         warehouse.close()
     seconds = (dt.datetime.now() - started).total_seconds()
     click.echo(f"done in {seconds:.1f}s; `dbt build` now scores every customer in the warehouse")
+
+
+if __name__ == "__main__":  # `python -m segmentation.fit_cli` until `segments fit` is registered
+    fit_command()

@@ -274,11 +274,11 @@ def fit_view(
     }
 
     sil, ch, db = separation_metrics(points, labels, config.silhouette_sample, config.seed)
-    quick = dataclasses.replace(config, n_init=1)
     n_clusters = cluster_model.k
 
     def refit(resample: np.ndarray, i: int) -> ClusterModel:
-        boot_cfg = dataclasses.replace(quick, seed=config.seed + 1 + i)
+        # the same method (algorithm, k, restarts) on a resample, as in Hennig's scheme
+        boot_cfg = dataclasses.replace(config, seed=config.seed + 1 + i)
         return fit_algorithm(resample, n_clusters, boot_cfg).model
 
     ari: float | None = None
@@ -358,7 +358,8 @@ def score_frame(model: SegmentModel, frame: pd.DataFrame, chunk_size: int = 100_
         chunk = frame.iloc[start : start + chunk_size]
         labels, confidence = assign(model.clusters, apply_transform(model.transform, chunk))
         ids = model.ids_for(labels)
-        names = {int(s): model.name_of(int(s)) for s in np.unique(ids)}
+        present, index = np.unique(ids, return_inverse=True)
+        names = np.array([model.name_of(int(s)) for s in present], dtype=object)[index]
         parts.append(
             pd.DataFrame(
                 {
@@ -366,7 +367,7 @@ def score_frame(model: SegmentModel, frame: pd.DataFrame, chunk_size: int = 100_
                     "as_of_date": chunk["as_of_date"].to_numpy() if "as_of_date" in chunk else pd.NaT,
                     "view": model.view,
                     "segment_id": ids,
-                    "segment_name": [names[int(s)] for s in ids],
+                    "segment_name": names,
                     "confidence": np.round(confidence, 6),
                     "model_version": model.model_version,
                 }

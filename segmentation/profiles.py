@@ -84,14 +84,25 @@ class ProfileAccumulator:
         self._pop_sum += zbasis.sum(axis=0)
         self._pop_sq += (zbasis**2).sum(axis=0)
         self._pop_cnt += present.sum(axis=0)
-        ids = np.asarray(segment_ids)
-        for seg in np.unique(ids):
-            rows = ids == seg
+        segments, index = np.unique(np.asarray(segment_ids), return_inverse=True)
+        n_seg = len(segments)
+
+        def per_segment(matrix: np.ndarray) -> np.ndarray:
+            """(n_seg, width) column sums per segment, one bincount per column."""
+            out = np.zeros((n_seg, matrix.shape[1]))
+            for j in range(matrix.shape[1]):
+                out[:, j] = np.bincount(index, weights=matrix[:, j], minlength=n_seg)
+            return out
+
+        sums, zsums = per_segment(filled), per_segment(zbasis)
+        counts = per_segment(present.astype(np.float64))
+        sizes = np.bincount(index, minlength=n_seg)
+        for i, seg in enumerate(segments):
             key = int(seg)
-            self._seg_sum[key] = self._seg_sum.get(key, 0) + filled[rows].sum(axis=0)
-            self._seg_zsum[key] = self._seg_zsum.get(key, 0) + zbasis[rows].sum(axis=0)
-            self._seg_cnt[key] = self._seg_cnt.get(key, 0) + present[rows].sum(axis=0)
-            self._seg_size[key] = self._seg_size.get(key, 0) + int(rows.sum())
+            self._seg_sum[key] = self._seg_sum.get(key, 0) + sums[i]
+            self._seg_zsum[key] = self._seg_zsum.get(key, 0) + zsums[i]
+            self._seg_cnt[key] = self._seg_cnt.get(key, 0) + counts[i]
+            self._seg_size[key] = self._seg_size.get(key, 0) + int(sizes[i])
 
     def result(self) -> list[SegmentProfile]:
         total = sum(self._seg_size.values())

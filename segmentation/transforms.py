@@ -107,6 +107,8 @@ def signed_log1p(values: np.ndarray) -> np.ndarray:
 def numeric_column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """Column as float64 with NaN for missing; text that is not a number is an error."""
     series = frame[name]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiu":
+        return series.to_numpy(dtype=np.float64)
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype("float64").to_numpy()
     if pd.api.types.is_numeric_dtype(series.dtype):

@@ -46,6 +46,8 @@ def missing_notes(data: ReportData) -> tuple[str, ...]:
 
     add(data.data_quality)
     add(data.rfm)
+    if not isinstance(data.rfm, Missing):
+        add(data.rfm.transitions)
     if not data.views:
         add(Missing("segment_assignments"))
     for view in data.views:
