@@ -26,14 +26,10 @@ def ledger(wh: Warehouse, sql: str) -> list[tuple[object, ...]]:
     return wh.query(sql)
 
 
-def upserted_keys(crm: Crm) -> tuple[list[str], list[str]]:
-    """Keys sent in the last Salesforce Contact job and all HubSpot upsert inputs so far."""
-    contact_jobs = [j for j in crm.sf.jobs.values() if j.object == "Contact"]
-    sf_keys = []
-    if contact_jobs:
-        last = contact_jobs[-1]
-        sf_keys = [r["Customer_Id__c"] for r in csv.DictReader(io.StringIO(last.data.decode()))]
-    return sf_keys, []
+def salesforce_keys_sent_last(crm: Crm) -> list[str]:
+    """External IDs in the CSV of the last Salesforce Contact job."""
+    last = [j for j in crm.sf.jobs.values() if j.object == "Contact"][-1]
+    return [r["Customer_Id__c"] for r in csv.DictReader(io.StringIO(last.data.decode()))]
 
 
 def test_first_sync_creates_everything(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
@@ -106,8 +102,7 @@ def test_segment_change_sends_only_changed_records(tmp_path: Path, warehouse: Wa
     assert crm.hs.calls["upsert"] == hs_inputs_before, "plan must not send anything"
     code, out = run_cli(config, "run")
     assert code == EXIT_OK, out
-    sf_keys, _ = upserted_keys(crm)
-    assert sorted(int(k) for k in sf_keys) == sorted(changed)
+    assert sorted(int(k) for k in salesforce_keys_sent_last(crm)) == sorted(changed)
     assert crm.hs.calls["upsert"] == hs_inputs_before + 1
     runs = ledger(
         warehouse,
@@ -217,3 +212,50 @@ def test_full_resend_ignores_state(tmp_path: Path, warehouse: Warehouse, crm: Cr
     assert contact["properties"]["value_segment"] == "Loyal"
     assert run_cli(config, "run", "--full")[0] == EXIT_OK
     assert contact["properties"]["value_segment"] == segment_row(1)["value_segment"]
+
+
+def test_plan_counts_and_sample(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
+    from sync.config import load_config
+    from sync.engine import Engine
+    from sync.warehouse import open_warehouse
+
+    seed_all(crm)
+    config_path = write_config(tmp_path, warehouse, crm)
+    config = load_config(config_path)
+
+    def plans() -> dict[str, object]:
+        wh = open_warehouse(config.warehouse, read_only=True)
+        try:
+            engine = Engine(config, wh)
+            return {d.name: engine.plan(d) for d in config.destinations}
+        finally:
+            wh.close()
+
+    before = plans()
+    hs = before["hubspot"]
+    assert (hs.creates, hs.updates, hs.unchanged, hs.invalid) == (60, 0, 0, 0)  # type: ignore[attr-defined]
+    assert hs.estimated_calls["upsert"] == 1  # type: ignore[attr-defined]
+    assert len(hs.sample) == 5 and hs.sample[0]["action"] == "create"  # type: ignore[attr-defined]
+    assert run_cli(config_path, "run")[0] == EXIT_OK
+    rows = [segment_row(i, version=1 if i in (5, 6) else 0) for i in range(1, 61)]
+    warehouse.write_segments(rows)
+    after = plans()
+    sf = after["salesforce"]
+    assert (sf.creates, sf.updates, sf.unchanged) == (0, 2, 58)  # type: ignore[attr-defined]
+    assert {s["key"] for s in sf.sample} == {"5", "6"}  # type: ignore[attr-defined]
+    assert sf.enroll == 0  # type: ignore[attr-defined]
+    code, out = run_cli(config_path, "plan", "-d", "salesforce")
+    assert code == EXIT_OK and "salesforce" in out and "hubspot" not in out.split("Sync plan")[1]
+
+
+def test_progress_bar_and_single_destination(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
+    seed_all(crm)
+    config = write_config(tmp_path, warehouse, crm)
+    result = CliRunner().invoke(sync_group, ["--config", str(config), "run", "--progress", "-d", "hubspot"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "hubspot: contacts" in result.stderr
+    assert crm.sf.jobs_by_object == {}  # salesforce was not selected
+    code, out = run_cli(config, "status", "-d", "hubspot")
+    assert code == EXIT_OK and "hubspot" in out
+    code, out = run_cli(config, "run", "-d", "nope")
+    assert code == 2 and "no destination named 'nope'" in out

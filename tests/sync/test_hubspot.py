@@ -29,10 +29,6 @@ def hubspot_config(tmp_path: Path, wh: Warehouse, crm: Crm, extra: str = "") -> 
     return write_config(tmp_path, wh, crm, destinations=("hubspot",), hubspot_extra=extra)
 
 
-def upsert_bodies(crm: Crm) -> list[dict]:
-    return [r for r in crm.hs_server.log if r.path.endswith("/batch/upsert")]  # type: ignore[misc]
-
-
 def test_batches_hold_at_most_100_and_match_207_results(tmp_path: Path, crm: Crm) -> None:
     wh = build_warehouse(tmp_path / "w.duckdb", 250, triggers_every=0)
     seed_hubspot_properties(crm)
@@ -241,6 +237,24 @@ def test_requests_and_responses_follow_the_openapi_documents(
         rows[0]["value_segment"] = "Brand new segment"
         wh.write_segments(rows)
         assert run_cli(config, "run")[0] == EXIT_OK
+        # The fake's read endpoints, through the real client, are checked too.
+        from hubspot import HubSpot
+        from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+
+        from tests.sync.conftest import HS_TOKEN
+
+        client = HubSpot(access_token=HS_TOKEN, host=crm.hs_server.url)
+        read = client.crm.contacts.batch_api.read(
+            BatchReadInputSimplePublicObjectId(
+                id_property="email",
+                inputs=[SimplePublicObjectId(id="customer1@example.com")],
+                properties=["value_segment"],
+                properties_with_history=[],
+            )
+        )
+        assert read.results[0].properties["value_segment"] == "Brand new segment"
+        page = client.crm.lists.memberships_api.get_page(list_id=crm.lists["winback"], limit=5)
+        assert len(page.results) == 5 and page.paging.next.after
         assert crm.contract is not None
         assert crm.contract.checked > 10
         problems = [json.dumps(v.__dict__) for v in crm.contract.violations]

@@ -214,3 +214,22 @@ def test_retrying_session_gives_up_after_max_attempts() -> None:
         session.get("http://127.0.0.1:9/nothing-listens-here", timeout=0.5)
     assert len(sleeps) == 2
     assert 0 <= sleeps[0] <= 1 and 0 <= sleeps[1] <= 2
+
+
+def test_leads_and_their_campaign_members(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
+    from tests.sync.checks import SF_CUSTOM_FIELDS
+
+    for meta in SF_CUSTOM_FIELDS:
+        crm.sf._add_field("Lead", meta)
+    config = sf_config(tmp_path, warehouse, crm)
+    text = config.read_text().replace("object: Contact", "object: Lead")
+    text = text.replace("      LastName: Customer\n", "      LastName: Customer\n      Company: Individual\n")
+    config.write_text(text)
+    code, out = run_cli(config, "run")
+    assert code == EXIT_OK, out
+    leads = crm.sf.by_external_id("Lead", "Customer_Id__c")
+    assert len(leads) == 60 and all(r["Company"] == "Individual" for r in leads.values())
+    members = crm.sf.members()
+    assert members and all(m.get("LeadId") and not m.get("ContactId") for m in members)
+    assert run_cli(config, "run")[0] == EXIT_OK
+    assert len(crm.sf.members()) == len(members)
