@@ -193,7 +193,8 @@ where 1 = 0
     {%- set row = [] -%}
     {%- for j in range(i + 1) -%}
       {%- set ns = namespace(s=0.0) -%}
-      {%- for k in range(j) -%}{%- set ns.s = ns.s + row[k] * factor[j][k] -%}{%- endfor -%}
+      {%- set other = row if j == i else factor[j] -%}
+      {%- for k in range(j) -%}{%- set ns.s = ns.s + row[k] * other[k] -%}{%- endfor -%}
       {%- if i == j -%}
         {%- set pivot = (matrix[i][i] | float) - ns.s -%}
         {%- if pivot <= 0 -%}
@@ -429,4 +430,22 @@ from (
 ) as {{ alias }}_assigned
   {%- endset -%}
   {{ return(sql) }}
+{%- endmacro %}
+
+
+{% macro segments_print_scoring_sql(histories, view='value', features='customer_features') -%}
+  {#-
+    Operation: print the scoring SQL generated for each model history table named in
+    `histories` (tables in the target schema), between marker lines, without running
+    it. For inspecting what a stored model compiles to, and for the tests that check
+    every algorithm against the Python scorer:
+      dbt run-operation segments_print_scoring_sql --args '{histories: [segment_model_value]}'
+  -#}
+  {%- set features_relation = ref(features) -%}
+  {%- for name in histories -%}
+    {%- set relation = api.Relation.create(database=target.database, schema=target.schema, identifier=name) -%}
+    {%- do print('-- segments-scoring-sql-begin ' ~ name) -%}
+    {%- do print(segments_score_assignments(view, relation, features_relation)) -%}
+    {%- do print('-- segments-scoring-sql-end ' ~ name) -%}
+  {%- endfor -%}
 {%- endmacro %}
