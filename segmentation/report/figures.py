@@ -168,6 +168,7 @@ def k_selection_figure(model: ModelInfo) -> go.Figure:
         fig.add_vline(
             x=model.k,
             line={"color": "#c2475f", "dash": "dash", "width": 1.5},
+            layer="below",
             row=1,
             col=col,
         )
