@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -57,6 +57,7 @@ from sync.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 ConnectorFactory = Callable[[Destination], Connector]
+_OUTCOME_CHUNK = 5000
 
 
 class Progress(Protocol):
@@ -313,6 +314,16 @@ class Engine:
                     counts.add("invalid")
         self.ledger.write_outcomes(run_id, dest.name, outcomes)
 
+    def _write_all(self, run_id: str, dest: Destination, outcomes: Iterable[Outcome], counts: RunCounts) -> None:
+        """Write a possibly long stream of outcomes in chunks (memory stays flat)."""
+        chunk: list[Outcome] = []
+        for outcome in outcomes:
+            chunk.append(outcome)
+            if len(chunk) >= _OUTCOME_CHUNK:
+                self._write(run_id, dest, chunk, counts)
+                chunk = []
+        self._write(run_id, dest, chunk, counts)
+
     def _run_contacts(
         self, dest: Destination, connector: Connector, run_id: str, counts: RunCounts, full: bool
     ) -> Exception | None:
@@ -357,7 +368,7 @@ class Engine:
             self.progress.advance(len(chunk))
         if stopped is None:
             try:
-                self._write(run_id, dest, sink.flush(), counts)
+                self._write_all(run_id, dest, sink.flush(), counts)
             except DailyLimitReached as exc:
                 stop(exc)
             except GiveUp as exc:

@@ -10,7 +10,7 @@ advance the ledger state.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -90,8 +90,8 @@ class ContactSink(Protocol):
         """Buffer ``request``; return outcomes of anything sent as a result."""
         ...
 
-    def flush(self) -> list[Outcome]:
-        """Send what is buffered; return its outcomes."""
+    def flush(self) -> Iterable[Outcome]:
+        """Send what is buffered; return its outcomes (possibly lazily, for large jobs)."""
         ...
 
     def unsent(self) -> list[ContactRequest]:

@@ -353,7 +353,8 @@ class SalesforceContactSink:
         self._handle = self.path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle, lineterminator="\n")
         self._writer.writerow(self.columns)
-        self._pending: dict[str, ContactRequest] = {}
+        # key -> (value hash, guessed action): the payload is in the CSV already.
+        self._pending: dict[str, tuple[str, str]] = {}
 
     def add(self, request: ContactRequest) -> list[Outcome]:
         row = [request.key]
@@ -361,17 +362,17 @@ class SalesforceContactSink:
             value = request.payload.get(name)
             row.append(NULL_VALUE if value is None else value)
         self._writer.writerow(row)
-        # The payload is in the CSV already: keep only what the outcome needs.
-        self._pending[request.key] = ContactRequest(request.key, {}, request.value_hash, request.guess_action)
+        self._pending[request.key] = (request.value_hash, request.guess_action)
         return []
 
     def unsent(self) -> list[ContactRequest]:
-        return list(self._pending.values())
+        return [ContactRequest(key, {}, h, action) for key, (h, action) in self._pending.items()]
 
-    def flush(self) -> list[Outcome]:
+    def flush(self) -> Iterator[Outcome]:
+        """Run the Bulk job, then yield an outcome per record as the result files are read."""
         self._handle.close()
         if not self._pending:
-            return []
+            return
         pending = self._pending
         self._pending = {}
         bulk = self.connector.bulk(self.dest.object)
@@ -384,48 +385,55 @@ class SalesforceContactSink:
             )
         except Exception as exc:
             message = f"Bulk upsert job failed: {_short(exc)}"
-            return [_contact_failed(req, message) for req in pending.values()]
+            for key, (value_hash, action) in pending.items():
+                yield _contact_failed(key, value_hash, action, message)
+            return
         finally:
             self.path.unlink(missing_ok=True)
-        outcomes: dict[str, Outcome] = {}
+        done: set[str] = set()
         key_field = self.dest.match_key.field
-        for job in jobs:
-            job_id = str(job["job_id"])
-            for kind, row in self.connector.job_results(bulk, job_id):
-                req = pending.get(row.get(key_field, ""))
-                if req is None or req.key in outcomes:
-                    continue
-                if kind == "success":
-                    created = str(row.get("sf__Created", "")).lower() == "true"
-                    outcomes[req.key] = Outcome(
-                        record_type="contact",
-                        key=req.key,
-                        action="create" if created else "update",
-                        status="succeeded",
-                        value_hash=req.value_hash,
-                        destination_id=row.get("sf__Id") or None,
-                    )
-                elif kind == "failed":
-                    outcomes[req.key] = _contact_failed(req, row.get("sf__Error") or "failed without an error message")
-                else:
-                    outcomes[req.key] = _contact_failed(req, "not processed by the Bulk job")
-        return [
-            outcomes.get(req.key) or _contact_failed(req, "Salesforce returned no result for this record")
-            for req in pending.values()
-        ]
+        try:
+            for job in jobs:
+                for kind, row in self.connector.job_results(bulk, str(job["job_id"])):
+                    key = row.get(key_field, "")
+                    if key not in pending or key in done:
+                        continue
+                    done.add(key)
+                    value_hash, action = pending[key]
+                    if kind == "success":
+                        created = str(row.get("sf__Created", "")).lower() == "true"
+                        yield Outcome(
+                            record_type="contact",
+                            key=key,
+                            action="create" if created else "update",
+                            status="succeeded",
+                            value_hash=value_hash,
+                            destination_id=row.get("sf__Id") or None,
+                        )
+                    elif kind == "failed":
+                        error = row.get("sf__Error") or "failed without an error message"
+                        yield _contact_failed(key, value_hash, action, error)
+                    else:
+                        yield _contact_failed(key, value_hash, action, "not processed by the Bulk job")
+            missing = "Salesforce returned no result for this record"
+        except DestinationError as exc:
+            missing = f"the job ran but its results could not be read ({exc}); it will be sent again"
+        for key, (value_hash, action) in pending.items():
+            if key not in done:
+                yield _contact_failed(key, value_hash, action, missing)
 
 
 def _short(exc: BaseException) -> str:
     return redact(" ".join(str(exc).split()))[:1000]
 
 
-def _contact_failed(req: ContactRequest, error: str) -> Outcome:
+def _contact_failed(key: str, value_hash: str, action: str, error: str) -> Outcome:
     return Outcome(
         record_type="contact",
-        key=req.key,
-        action=req.guess_action,
+        key=key,
+        action=action,
         status="failed",
-        value_hash=req.value_hash,
+        value_hash=value_hash,
         error=redact(error),
     )
 
