@@ -1,7 +1,8 @@
 """Deterministic, readable segment names from profiles.
 
 A name is built from the segment's most unusual features (largest |z-score| of at
-least ``MIN_Z``), up to three of them, each turned into a phrase by a small lexicon:
+least ``MIN_Z``, total value weighted up and basket size down), up to three of them,
+each turned into a phrase by a small lexicon:
 high ``monetary_total`` reads "high value", low ``recency_days`` reads "recent", a high
 ``cat_share__outdoor`` reads "outdoor focused", a high ``discount_share`` reads
 "bargain hunters". The phrases are put in a fixed reading order (value, frequency,
@@ -64,6 +65,11 @@ _LEXICON: tuple[tuple[str, int, str, str], ...] = (
 )
 
 
+# How much a feature's |z| counts when picking the three phrases: total value is what a
+# marketer asks about first, basket size is usually a consequence of it.
+_WEIGHTS: dict[str, float] = {"monetary_total": 1.5, "avg_order_value": 0.8}
+
+
 def phrase_for(feature: str, z: float) -> Phrase | None:
     """The phrase for one feature at z-score ``z``, or ``None`` if unremarkable."""
     if abs(z) < MIN_Z:
@@ -76,7 +82,7 @@ def phrase_for(feature: str, z: float) -> Phrase | None:
         if not template:
             return None
         suffix = _humanise(match.groupdict().get("x") or "")
-        return Phrase(order, template.format(x=suffix), abs(z))
+        return Phrase(order, template.format(x=suffix), abs(z) * _WEIGHTS.get(feature, 1.0))
     text = f"{'high' if z > 0 else 'low'} {_humanise(feature)}"
     return Phrase(90, text, abs(z))
 
