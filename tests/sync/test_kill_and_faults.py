@@ -207,7 +207,7 @@ def test_faults_then_reruns_reach_the_same_end_state(tmp_path: Path, fakes: Crm,
             _mutate(wh, rng, iteration, versions)
         _inject_faults(fakes, rng, rate=0.08)
         outcomes = []
-        for _attempt in range(3):
+        for _attempt in range(2):
             result = _run_to_end(config, env)
             outcomes.append(result.returncode)
             if result.returncode == 0:
