@@ -789,6 +789,41 @@ def load_transitions(src: Source, view: str) -> Transitions | Missing:
     )
 
 
+def _drift_from_relation(src: Source, view: str, threshold: float | None) -> Drift | None:
+    """PSI per measure and date from the project's ``segment_drift`` relation, if any.
+
+    The history stage builds it with one row per as_of_date, view and measure
+    (``measure_type`` feature or segment_share, ``measure``, ``psi``, ``psi_threshold``);
+    a plainer ``feature`` / ``psi`` layout is read too.
+    """
+    if src.check("segment_drift", ["view", "psi"]) is not None:
+        return None
+    cols = src.columns("segment_drift")
+    date_col = next((c for c in ("as_of_date", "to_date", "date") if c in cols), None)
+    label_col = next((c for c in ("measure", "feature", "feature_name") if c in cols), None)
+    if date_col is None or label_col is None:
+        return None
+    label = f"cast({_ident(label_col)} as varchar)"
+    if "measure_type" in cols:
+        label = f"case when measure_type = 'segment_share' then 'segment shares' else {label} end"
+    limit = "max(cast(psi_threshold as double))" if "psi_threshold" in cols else "cast(null as double)"
+    frame = src.frame(
+        f"select cast({_ident(date_col)} as date) as date, {label} as feature, "
+        f"max(cast(psi as double)) as psi, {limit} as threshold "
+        f"from {src.qualified('segment_drift')} where view = ? and psi is not null "
+        "group by all order by 1, 2",
+        [view],
+    )
+    if frame.empty:
+        return None
+    stored = _float(frame["threshold"].max()) if frame["threshold"].notna().any() else None
+    return Drift(
+        frame=frame[["date", "feature", "psi"]],
+        threshold=stored if stored is not None else threshold,
+        source="as measured by the segment_drift model at each run",
+    )
+
+
 def load_drift(
     src: Source,
     view: str,
@@ -805,22 +840,20 @@ def load_drift(
     threshold = None
     if isinstance(model, ModelInfo):
         threshold = _float((model.parameters.get("config") or {}).get("drift_threshold"))
-    if src.check("segment_drift", ["view"]) is None:
-        cols = src.columns("segment_drift")
-        date_col = next((c for c in ("as_of_date", "to_date", "date") if c in cols), None)
-        value_col = next((c for c in ("psi", "max_psi", "drift_psi") if c in cols), None)
-        label_col = next((c for c in ("feature", "feature_name") if c in cols), None)
-        if date_col and value_col and label_col:
-            frame = src.frame(
-                f"select cast({_ident(date_col)} as date) as date, "
-                f"cast({_ident(label_col)} as varchar) as feature, "
-                f"cast({_ident(value_col)} as double) as psi "
-                f"from {src.qualified('segment_drift')} "
-                f"where view = ? and {_ident(value_col)} is not null order by 1, 2",
-                [view],
-            )
-            if not frame.empty:
-                return Drift(frame=frame, threshold=threshold, source="segment_drift")
+    built = _drift_from_relation(src, view, threshold)
+    if built is not None:
+        return built
+    return drift_from_model(src, view, model, sample, threshold)
+
+
+def drift_from_model(
+    src: Source,
+    view: str,
+    model: ModelInfo | Missing,
+    sample: ViewSample | Missing,
+    threshold: float | None,
+) -> Drift | Missing:
+    """PSI of the report's sample against the decile reference stored with the model."""
     if isinstance(model, Missing):
         return model
     if isinstance(sample, Missing):
@@ -846,8 +879,8 @@ def load_drift(
         threshold=threshold,
         source=(
             f"computed for this report on a sample of {len(sample.segment_ids):,} customers "
-            f"against the training data of model version {model.model_version}"
-            + (f" (as of {model.training_as_of_date})" if model.training_as_of_date else "")
+            f"(model version {model.model_version}"
+            + (f", trained as of {model.training_as_of_date})" if model.training_as_of_date else ")")
         ),
     )
 

@@ -490,6 +490,28 @@ def drift_figure(drift: Drift) -> go.Figure:
     return _base(fig, max(240, 26 * len(now) + 110))
 
 
+def drift_history_figure(drift: Drift) -> go.Figure:
+    """PSI of each measure at every run date, with the refit threshold."""
+    fig = go.Figure()
+    for i, (feature, part) in enumerate(drift.frame.groupby("feature", sort=True)):
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"],
+                y=part["psi"],
+                mode="lines+markers",
+                name=_esc(_short(feature_label(str(feature), short=True), 30)),
+                line={"color": PALETTE[i % len(PALETTE)], "width": 1.5},
+                hovertemplate="%{x|%Y-%m-%d}: PSI %{y:.3f}<extra>%{fullData.name}</extra>",
+            )
+        )
+    if drift.threshold is not None:
+        fig.add_hline(y=drift.threshold, line={"color": "#c2475f", "dash": "dash"}, layer="below")
+    fig.update_yaxes(title_text="PSI", rangemode="tozero")
+    fig.update_xaxes(title_text="as of date")
+    fig.update_layout(legend={"font": {"size": 11}})
+    return _base(fig, 300)
+
+
 # --------------------------------------------------------------------------- RFM
 
 

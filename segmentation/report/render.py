@@ -306,6 +306,8 @@ def view_context(section: ViewSection, figs: Figures) -> dict[str, Any]:
     if isinstance(drift, Drift):
         ctx["drift_plot"] = figs.add(f"fig-{v}-drift", lambda: figures.drift_figure(drift))
         ctx["drift_source"] = drift.source
+        if drift.frame["date"].nunique() >= 2:
+            ctx["drift_history_plot"] = figs.add(f"fig-{v}-drift-history", lambda: figures.drift_history_figure(drift))
     else:
         ctx["notes"]["drift"] = drift.message
     versions = section.model_versions

@@ -1,6 +1,6 @@
 """A small, hand-made warehouse with every relation the report reads.
 
-The demo build has one run date, no sync ledger and (so far) no segment_drift
+The demo build has one run date and no sync ledger,
 relation, so on its own it cannot show the migration, drift and sync sections. This
 builder writes those relations to their documented contracts with known numbers, so
 tests can check the figures the page shows and drop one relation at a time to check
@@ -223,10 +223,22 @@ def build_synthetic_warehouse(path: Path, segment_name_override: str | None = No
                     "insert into main.segment_transitions values (?, ?, ?, null, null, 1, ?, 5, null)",
                     [view, DATES[step - 1], DATES[step], names[1]],
                 )
-        con.execute("create table main.segment_drift (view varchar, as_of_date date, feature varchar, psi double)")
+        # segment_drift as the history stage builds it: one row per date, view and measure
+        con.execute(
+            "create table main.segment_drift (as_of_date date, view varchar, model_version integer, "
+            "measure_type varchar, measure varchar, psi double, psi_threshold double, is_drifted boolean)"
+        )
         for view in VIEWS:
-            for feature, psi in zip(FEATURES, (0.31, 0.04, 0.12), strict=True):
-                con.execute("insert into main.segment_drift values (?, ?, ?, ?)", [view, AS_OF, feature, psi])
+            for day, scale in ((DATES[1], 0.5), (AS_OF, 1.0)):
+                for feature, psi in zip(FEATURES, (0.31, 0.04, 0.12), strict=True):
+                    con.execute(
+                        "insert into main.segment_drift values (?, ?, 1, 'feature', ?, ?, 0.2, ?)",
+                        [day, view, feature, psi * scale, psi * scale > 0.2],
+                    )
+                con.execute(
+                    "insert into main.segment_drift values (?, ?, 1, 'segment_share', 'segment_id', ?, 0.2, false)",
+                    [day, view, 0.02 * scale],
+                )
         con.execute(
             "create table segments_sync.sync_runs (run_id varchar, destination varchar, started_at timestamp, "
             "ended_at timestamp, outcome varchar, n_considered integer, n_created integer, "

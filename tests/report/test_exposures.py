@@ -48,6 +48,5 @@ def test_report_exposure_covers_every_model_the_report_reads() -> None:
     exposures = yaml.safe_load((REPO_ROOT / "models" / "exposures.yml").read_text())["exposures"]
     report = next(e for e in exposures if e["name"] == "segment_report")
     refs = {d.split("'")[1] for d in report["depends_on"]}
-    # segment_drift is optional: read when a project builds one, else computed
-    assert set(MAIN_RELATIONS) - {"segment_drift"} <= refs
+    assert set(MAIN_RELATIONS) <= refs
     assert Path(REPO_ROOT / "models" / "exposures.yml").is_file()

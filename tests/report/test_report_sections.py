@@ -53,15 +53,21 @@ def test_transition_matrix_is_row_normalised_over_customers_on_both_dates(synthe
     assert sum(sankey["link"]["value"]) == 2 * 600
 
 
-def test_drift_comes_from_segment_drift_with_the_models_threshold(synthetic_report: ReportResult) -> None:
+def test_drift_comes_from_segment_drift_with_its_threshold(synthetic_report: ReportResult) -> None:
     drift = synthetic_report.data.views[0].drift
     assert isinstance(drift, Drift)
-    assert drift.source == "segment_drift"
-    assert drift.threshold == 0.25
-    psi = dict(zip(drift.frame["feature"], drift.frame["psi"], strict=True))
-    assert psi == pytest.approx({"recency_days": 0.31, "frequency": 0.04, "monetary_total": 0.12})
-    bars = figures(synthetic_report.path.read_text(encoding="utf-8"))["fig-value-drift"]["data"][0]
+    assert drift.source == "as measured by the segment_drift model at each run"
+    assert drift.threshold == 0.2  # the relation's psi_threshold wins over the model config's 0.25
+    latest = drift.frame[drift.frame["date"] == drift.frame["date"].max()]
+    psi = dict(zip(latest["feature"], latest["psi"], strict=True))
+    assert psi == pytest.approx(
+        {"recency_days": 0.31, "frequency": 0.04, "monetary_total": 0.12, "segment shares": 0.02}
+    )
+    figs = figures(synthetic_report.path.read_text(encoding="utf-8"))
+    bars = figs["fig-value-drift"]["data"][0]
     assert bars["marker"]["color"].count("#c2475f") == 1  # only recency is above the threshold
+    lines = figs["fig-value-drift-history"]["data"]
+    assert len(lines) == 4 and all(len(line["x"]) == 2 for line in lines)
 
 
 def test_sync_runs_and_failures_are_shown(synthetic_report: ReportResult) -> None:
