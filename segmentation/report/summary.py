@@ -53,6 +53,7 @@ class Summary:
     report_exists: bool
     sync_plan: list[PlanLine] = field(default_factory=list)
     sync_note: str | None = None
+    sync_config: Path | None = None
 
 
 def _views(src: Source, as_of: date | None) -> tuple[list[ViewSummary], Missing | None]:
@@ -160,8 +161,7 @@ def _plan_text(plan: Any) -> str:
         parts.append(f"{enroll:,} journey enrollments ({control:,} held out as control)")
     unmapped = getattr(plan, "unmapped_journeys", None) or {}
     if unmapped:
-        listed = ", ".join(f"{journey} {n:,}" for journey, n in sorted(unmapped.items()))
-        parts.append(f"triggers of journeys with no target in the config: {listed}")
+        parts.append(f"{sum(unmapped.values()):,} triggers of {len(unmapped)} journeys with no target in the config")
     return ", ".join(parts)
 
 
@@ -192,6 +192,7 @@ def collect_summary(
         report_exists=report_path.exists(),
         sync_plan=plan,
         sync_note=note,
+        sync_config=sync_config,
     )
 
 
@@ -258,6 +259,8 @@ def render_summary(summary: Summary, console: Console) -> None:
         plan.add_column(overflow="fold")
         for line in summary.sync_plan:
             plan.add_row(line.destination, line.text)
+        if summary.sync_config is not None:
+            plan.add_row("", Text(f"dry run with {summary.sync_config}; nothing was sent", style="dim"))
         where.add_row("Sync plan", plan)
     else:
         where.add_row("Sync plan", Text(summary.sync_note or "–", style="yellow"))

@@ -75,6 +75,7 @@ def test_sync_plan_counts_what_would_be_sent(demo_warehouse: DemoWarehouse, tmp_
         assert created + invalid == customers, line.text
     output = _run("--duckdb", str(demo_warehouse.path), "--sync-config", str(config))
     assert "salesforce" in output and "to create" in output
+    assert "nothing was sent" in _flat(output)
 
 
 def test_a_broken_sync_config_does_not_hide_the_summary(demo_warehouse: DemoWarehouse, tmp_path: Path) -> None:
