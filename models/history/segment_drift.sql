@@ -37,7 +37,10 @@
         {%- do present.append(column.name | lower) -%}
     {%- endfor -%}
     {%- set measures_sql -%}
-        select reference.view, reference.model_version, reference.measure_type, reference.measure, max(reference.binning)
+        select
+            reference.view, reference.model_version, reference.measure_type, reference.measure,
+            max(reference.binning),
+            max(case when reference.reference_as_of_date = {{ run_date_sql }} then 1 else 0 end)
         from {{ reference_relation }} as reference
         inner join (
             select view, max(model_version) as model_version
@@ -54,7 +57,8 @@
         {%- if row[2] == 'feature' and (row[3] | lower) not in present -%}
             {{ log("segments: drift of view " ~ row[0] ~ ": feature " ~ row[3] ~ " is no longer in customer_features, left out", info=true) }}
         {%- else -%}
-            {%- do measures.append({'view': row[0], 'model_version': row[1], 'measure_type': row[2], 'measure': row[3], 'binning': row[4]}) -%}
+            {%- do measures.append({'view': row[0], 'model_version': row[1], 'measure_type': row[2], 'measure': row[3],
+                                    'binning': row[4], 'captured_today': row[5] == 1}) -%}
         {%- endif -%}
     {%- endfor -%}
 {%- endif -%}
@@ -77,6 +81,12 @@ current_counts as (
         {{ segments_sql_string(m.measure_type) }} as measure_type,
         {{ segments_sql_string(m.measure) }} as measure,
         bin,
+        {%- if m.captured_today %}
+        {#- the reference was captured from these very customers: reuse its counts, do not bin again -#}
+        customers
+    from {{ reference_relation }}
+    where {{ reference_filter }} and customers > 0
+    {%- else %}
         count(*) as customers
     from (
         {%- if m.binning == 'segments' %}
@@ -118,6 +128,7 @@ current_counts as (
         {%- endif %}
     ) as binned
     group by bin
+    {%- endif %}
     {%- if not loop.last %}
     union all
     {%- endif %}

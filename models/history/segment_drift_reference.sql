@@ -28,6 +28,7 @@
 {%- set models_relation = ref('segment_models') -%}
 {%- set run_date_sql = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
 {%- set double = segments_type_double() -%}
+{%- set numeric_types = '^(u?(tiny|small|medium|big|huge)?int(eger)?|int[0-9]+|float[0-9]*|double|real|decimal|numeric|number)\\b' -%}
 
 {#- Which (view, model_version) pairs score today and are not captured yet, and their features. -#}
 {%- set plans = [] -%}
@@ -63,7 +64,8 @@
             {%- set column = feature_columns.get(name | lower) -%}
             {%- if column is none -%}
                 {{ log("segments: drift reference for view " ~ used[0] ~ " v" ~ used[1] ~ ": feature " ~ name ~ " is not in customer_features, left out", info=true) }}
-            {%- elif column.is_numeric() or column.is_float() or column.is_integer() -%}
+            {#- dbt's Column.is_numeric() misses parametrised types such as DECIMAL(38,12) -#}
+            {%- elif column.is_number() or modules.re.match(numeric_types, column.dtype | lower) -%}
                 {%- do numeric.append(column.name) -%}
             {%- else -%}
                 {%- do text.append(column.name) -%}
