@@ -151,7 +151,6 @@ class HubSpotConnector:
         self._groups_api = client.crm.properties.groups_api
         self._lists_api = client.crm.lists.lists_api
         self._memberships_api = client.crm.lists.memberships_api
-        self._enum_properties: dict[str, set[str]] = {}
 
     # -- transport -----------------------------------------------------------
     def _call(self, kind: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -253,7 +252,6 @@ class HubSpotConnector:
             if getattr(prop, "type", None) != "enumeration":
                 continue
             options = {o.value for o in prop.options or []}
-            self._enum_properties[mapping.field] = options
             wanted = distinct_values(mapping.column)
             new = sorted(wanted - options)
             if not new:
@@ -467,7 +465,7 @@ class HubSpotContactSink:
                 BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs),
             )
         except HubSpotRequestError as exc:
-            if exc.status == 400 and len(batch) > 1:
+            if exc.status in (400, 409, 422) and len(batch) > 1:
                 # One bad value fails the whole batch: split to isolate it.
                 middle = len(batch) // 2
                 return self._send(batch[:middle]) + self._send(batch[middle:])
