@@ -126,7 +126,21 @@ def build_engine(engine: Engine, duckdb_path: Path, reference: Reference, workdi
     engine.load_raw(duckdb_path)
     seconds["load"] = round(time.perf_counter() - start, 1)
 
-    features = timed("features", [dbt, "run", "--select", "+customer_features", "--target", engine.target])
+    features = timed(
+        "features",
+        [
+            dbt,
+            "build",
+            "--select",
+            "+customer_features",
+            "--resource-type",
+            "seed",
+            "--resource-type",
+            "model",
+            "--target",
+            engine.target,
+        ],
+    )
     assert features.returncode == 0, features.stdout + features.stderr
 
     fit = timed(
