@@ -84,7 +84,7 @@ def test_scoring_is_deterministic_and_chunk_independent(frame: pd.DataFrame, mod
 
 def test_model_round_trips_through_its_table_row(frame: pd.DataFrame, model: SegmentModel) -> None:
     stored = models_frame([model])
-    assert stored.loc[0, "k"] == 4 and json.loads(stored.loc[0, "segment_ids"]) == [1, 2, 3, 4]
+    assert stored.loc[0, "k"] == 4 and json.loads(str(stored.loc[0, "segment_ids"])) == [1, 2, 3, 4]
     restored = models_from_frame(stored)[0]
     assert restored.segment_names == model.segment_names
     assert restored.training_as_of_date == AS_OF

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -42,7 +44,7 @@ def test_jaccard_best_match() -> None:
     assert result[1] == pytest.approx(2 / 3)
 
 
-def _kmeans_refit(k: int):  # type: ignore[no-untyped-def]
+def _kmeans_refit(k: int) -> Callable[[np.ndarray, int], ClusterModel]:
     def refit(resample: np.ndarray, i: int) -> ClusterModel:
         config = parse_view_config({"view": "v", "features": ["x"], "seed": i, "n_init": 1})
         return fit_algorithm(resample, k, config).model
