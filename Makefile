@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 
 export SEGMENTS_DUCKDB_PATH ?= $(CURDIR)/.data/segments.duckdb
 export DBT_PROFILES_DIR ?= $(CURDIR)
+SYNC_CONFIG ?= $(if $(wildcard sync.yml),sync.yml,sync.example.yml)
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED ?= 42
 BENCH_SIZES ?= 10000 100000 1000000
@@ -33,7 +34,8 @@ profiles.yml:
 demo: $(STAMP) profiles.yml
 	$(BIN)/segments demo-data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 	$(BIN)/dbt build
-	@echo "DuckDB file: $$SEGMENTS_DUCKDB_PATH"
+	$(BIN)/segments report
+	$(BIN)/segments summary --sync-config $(SYNC_CONFIG)
 
 lint: $(STAMP)
 	$(BIN)/ruff check segmentation sync tests bench python_models
@@ -43,6 +45,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) profiles.yml lint typecheck
+	bash tests/report/install_chromium.sh
 	$(BIN)/pytest -q
 
 bench: $(STAMP) profiles.yml
