@@ -11,7 +11,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=segments_replace_date_strategy(),
+    partition_by=segments_replace_date_partition('as_of_date'),
     unique_key='as_of_date',
     full_refresh=var('segments_history_allow_full_refresh', false),
     on_schema_change='fail',

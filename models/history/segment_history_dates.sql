@@ -8,7 +8,8 @@
 -- depends_on: {{ ref('int_as_of_date') }}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=segments_replace_date_strategy(),
+    partition_by=segments_replace_date_partition('as_of_date'),
     unique_key='as_of_date',
 ) }}
 

@@ -7,7 +7,12 @@
 
   Incremental in the same way as segment_migrations.
 -#}
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=segments_replace_date_strategy(),
+    partition_by=segments_replace_date_partition('to_date'),
+    unique_key='to_date',
+) }}
 
 with run_date as (
 
