@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from segmentation.model_store import MODEL_COLUMNS
@@ -37,10 +38,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             spark.table(table).coalesce(1).write.mode("overwrite").parquet(str(args.out / table))
             print(f"exported {table}")
     else:
-        rows = json.loads(args.rows.read_text())
         columns = [TableColumn(name, _column_kind(dtype)) for name, dtype in MODEL_COLUMNS.items()]  # type: ignore[arg-type]
+        rows = [
+            tuple(
+                datetime.fromisoformat(v) if c.kind == "timestamp" and isinstance(v, str) else v
+                for c, v in zip(columns, row, strict=True)
+            )
+            for row in json.loads(args.rows.read_text())
+        ]
         if rows:
-            warehouse.insert_rows(_raw(args.table), columns, [tuple(r) for r in rows])
+            warehouse.insert_rows(_raw(args.table), columns, rows)
         print(f"appended {len(rows)} model row(s) to {args.table}")
 
 
