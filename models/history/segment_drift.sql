@@ -12,13 +12,16 @@
   default drift_threshold). segment_drift_status sums this up per view.
 
   Each run replaces the rows of its own as_of_date, so the table is the drift
-  history of a backfill.
+  history of a backfill. Past dates cannot be recomputed (they need that date's
+  features), so --full-refresh is ignored unless var
+  segments_history_allow_full_refresh is true.
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy=segments_replace_date_strategy(),
     partition_by=segments_replace_date_partition('as_of_date'),
     unique_key='as_of_date',
+    full_refresh=var('segments_history_allow_full_refresh', false),
 ) }}
 
 {%- set n_bins = var('segments_drift_bins', 10) | int -%}
