@@ -11,11 +11,12 @@ points (so the sweep costs the same for 10 thousand or 10 million customers):
 3. A candidate is *admissible* when its smallest segment holds at least
    ``max(min_segment_size, min_segment_share × n)`` points: a segment of a handful of
    customers is not actionable for a marketer.
-4. Among admissible candidates each metric votes for its best k: highest CH, lowest
-   DB, and for the silhouette the smallest k whose silhouette is within
-   ``SILHOUETTE_TOLERANCE`` (0.01, about the sampling error of a 3 000-point
-   silhouette) of the best. On a refit, the previous model's k gets one vote too
-   (if admissible), so k only changes when the metrics clearly disagree with it.
+4. Among admissible candidates each metric votes for its best k: highest silhouette,
+   highest CH, lowest DB. Values within a metric's tolerance of the best count as a
+   tie and the tie goes to the smallest k (simpler to act on): silhouette and DB
+   within 0.01 (about the sampling error of a 3 000-point silhouette), CH within 1 %.
+   On a refit, the previous model's k gets one vote too (if admissible), so k only
+   changes when the metrics clearly disagree with it.
 5. A k with at least two votes wins; otherwise the silhouette's choice. If no
    candidate is admissible, the smallest candidate is used and the reason recorded.
 
@@ -29,6 +30,7 @@ decides. Each candidate's ``score`` records its number of votes.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -70,6 +72,14 @@ def n_distinct_rows(points: np.ndarray, limit: int) -> int:
 
 
 SILHOUETTE_TOLERANCE = 0.01
+DAVIES_BOULDIN_TOLERANCE = 0.01
+CALINSKI_HARABASZ_RELATIVE_TOLERANCE = 0.01
+
+
+def _smallest_near_best(candidates: list[KCandidate], value: Callable[[KCandidate], float], slack: float) -> int:
+    """Smallest k whose (higher-is-better) value is within ``slack`` of the best."""
+    best = max(value(c) for c in candidates)
+    return min(c.k for c in candidates if value(c) >= best - slack)
 
 
 def score_candidates(candidates: list[KCandidate], previous_k: int | None = None) -> list[KCandidate]:
@@ -79,11 +89,12 @@ def score_candidates(candidates: list[KCandidate], previous_k: int | None = None
     ]
     if not usable:
         return candidates
-    # ties within a metric go to the smaller k (simpler to act on)
-    top_sil = max(float(c.silhouette or 0.0) for c in usable)
-    best_sil = min(c.k for c in usable if float(c.silhouette or 0.0) >= top_sil - SILHOUETTE_TOLERANCE)
-    best_ch = max(usable, key=lambda c: (float(c.calinski_harabasz or 0.0), -c.k)).k
-    best_db = min(usable, key=lambda c: (float(c.davies_bouldin or 0.0), c.k)).k
+    top_ch = max(float(c.calinski_harabasz or 0.0) for c in usable)
+    best_sil = _smallest_near_best(usable, lambda c: float(c.silhouette or 0.0), SILHOUETTE_TOLERANCE)
+    best_ch = _smallest_near_best(
+        usable, lambda c: float(c.calinski_harabasz or 0.0), CALINSKI_HARABASZ_RELATIVE_TOLERANCE * top_ch
+    )
+    best_db = _smallest_near_best(usable, lambda c: -float(c.davies_bouldin or 0.0), DAVIES_BOULDIN_TOLERANCE)
     votes = {c.k: 0.0 for c in usable}
     for k in (best_sil, best_ch, best_db):
         votes[k] += 1.0

@@ -45,6 +45,14 @@ def test_silhouette_near_ties_go_to_the_smaller_k() -> None:
     assert [c.score for c in candidates] == [1.5, 2.0, 0.0]
 
 
+def test_davies_bouldin_and_ch_near_ties_go_to_the_smaller_k() -> None:
+    # the 1M-customer value view: DB 0.749 vs 0.748 is noise, not a vote for k=6
+    candidates = score_candidates([_cand(5, 0.51, 6100, 0.749), _cand(6, 0.486, 6566, 0.748)])
+    assert choose(candidates)[0] == 5
+    candidates = score_candidates([_cand(3, 0.2, 1000, 0.9), _cand(4, 0.3, 1005, 0.5), _cand(5, 0.1, 1008, 0.95)])
+    assert [c.score for c in candidates] == [1.0, 2.5, 0.0]  # CH within 1 % of the best: k=3 gets its vote
+
+
 def test_previous_k_breaks_ties_on_refit() -> None:
     cands = [_cand(3, 0.6, 100, 0.9), _cand(4, 0.5, 200, 0.5), _cand(5, 0.3, 300, 0.7)]
     assert choose(score_candidates(cands))[0] == 3  # silhouette 3, CH 5, DB 4: no majority
