@@ -137,18 +137,22 @@ def build_model_versions(
         return models_frame([])
 
     reference = previous or latest_any
-    model = fit_view(
-        sample,
-        config,
-        as_of_date=as_of,
-        previous=reference,
-        version=(max(m.model_version for m in history) + 1) if history else 1,
-        max_segment_id=max((m.max_segment_id for m in history), default=0),
-        n_customers=sampler.rows_seen,
-        fit_reason=decision.reason,
-        fitted_at=datetime.now(UTC).replace(tzinfo=None),
-        log=relations.log,
-    )
+    try:
+        model = fit_view(
+            sample,
+            config,
+            as_of_date=as_of,
+            previous=reference,
+            version=(max(m.model_version for m in history) + 1) if history else 1,
+            max_segment_id=max((m.max_segment_id for m in history), default=0),
+            n_customers=sampler.rows_seen,
+            fit_reason=decision.reason,
+            fitted_at=datetime.now(UTC).replace(tzinfo=None),
+            log=relations.log,
+        )
+    except ViewSkipped as skipped:
+        relations.log(f"SKIPPED {skipped}; its columns in customer_segments will be null")
+        return models_frame([])
     model = _with_psi(model, decision.max_psi)
     q = model.quality
     relations.log(

@@ -278,8 +278,13 @@ def _fit_view(
     quality: dict[str, Any] = {"dropped_features": transform.dropped, "n_features": points.shape[1]}
 
     selected: np.ndarray | None = None
+    if points.shape[1] == 0 and len(sample) > 1:
+        # e.g. no products table: the affinity columns exist but are empty or constant
+        raise ViewSkipped(
+            f"view {config.view!r}: no usable feature, every one is constant or missing: {transform.dropped}"
+        )
     if points.shape[1] == 0:
-        log(f"view {config.view!r}: every feature is constant or missing; one segment for all")
+        log(f"view {config.view!r}: a single customer; one segment")
         k: int | None = 1
         quality["k_selection"] = {"rule": "no usable feature", "k": 1}
     else:

@@ -133,3 +133,14 @@ def test_overrides_var_changes_the_fit(con: duckdb.DuckDBPyConnection) -> None:
     dbt = FakeDbt(con, "segment_model_value")
     out = build_model_versions(dbt, con, con.table("customer_features"), value_settings(), {"value": {"k": 3}}, False)
     assert out.loc[0, "k"] == 3
+
+
+def test_view_whose_columns_are_empty_or_constant_is_skipped(con: duckdb.DuckDBPyConnection) -> None:
+    # what customer_features looks like without a products table
+    con.execute("alter table customer_features add column category_breadth integer")
+    con.execute("alter table customer_features add column discount_share double default 0")
+    settings = value_settings(
+        view="behavioral", features=["cat_share__*", "category_breadth", "discount_share"], log_features=[]
+    )
+    out = build_model_versions(FakeDbt(con, "segment_model_behavioral"), con, con.table("customer_features"), settings)
+    assert len(out) == 0

@@ -178,13 +178,16 @@ def test_constant_features_are_dropped_and_reported() -> None:
     assert score_frame(model, frame)["segment_id"].notna().all()
 
 
-def test_all_features_constant_gives_one_segment() -> None:
+def test_view_without_any_usable_feature_is_skipped() -> None:
     frame = value_customers(50)
-    for column in ["recency_days", "frequency", "monetary_total", "avg_order_value"]:
-        frame[column] = 7
-    model = _fit(frame)
-    assert model.k == 1 and model.segment_names == {1: "Typical customers"}
-    assert set(score_frame(model, frame)["segment_id"]) == {1}
+    frame["recency_days"] = 7
+    frame["frequency"] = 7
+    frame["monetary_total"] = np.nan
+    frame["avg_order_value"] = np.nan
+    with pytest.raises(ViewSkipped, match="no usable feature") as err:
+        _fit(frame)
+    assert "'monetary_total': 'all values missing'" in str(err.value)
+    assert "'frequency': 'constant'" in str(err.value)
 
 
 def test_nan_features_are_imputed_not_dropped(frame: pd.DataFrame) -> None:
