@@ -8,11 +8,13 @@ high ``monetary_total`` reads "high value", low ``recency_days`` reads "recent",
 "bargain hunters". The phrases are put in a fixed reading order (value, frequency,
 recency, then the rest) so names look alike across segments: "High value, frequent,
 recent", "Lapsed, infrequent, low value". A segment with nothing unusual is "Typical
-customers".
+customers". A segment with fewer than two such features gets its strongest features
+from ``|z| >= 0.3`` as well, so "Recent" becomes "High value, recent".
 
 Names are computed when a model is fitted and stored with it, so they do not flicker
 between scoring runs; at a refit, a segment matched to a previous one that moved
-less than half the match threshold keeps its name (see :mod:`segmentation.pipeline`).
+less than half the match threshold, in a refit with the same k, keeps its name (see
+:mod:`segmentation.pipeline`).
 User overrides from the ``segment_name_overrides`` seed are applied on top in SQL and
 therefore survive refits.
 
@@ -28,6 +30,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 MIN_Z = 0.5
+WEAK_Z = 0.3  # admitted only to give a name at least MIN_PHRASES phrases
+MIN_PHRASES = 2
 MAX_PHRASES = 3
 
 
@@ -70,9 +74,9 @@ _LEXICON: tuple[tuple[str, int, str, str], ...] = (
 _WEIGHTS: dict[str, float] = {"monetary_total": 1.5, "avg_order_value": 0.8}
 
 
-def phrase_for(feature: str, z: float) -> Phrase | None:
+def phrase_for(feature: str, z: float, min_z: float = MIN_Z) -> Phrase | None:
     """The phrase for one feature at z-score ``z``, or ``None`` if unremarkable."""
-    if abs(z) < MIN_Z:
+    if abs(z) < min_z:
         return None
     for pattern, order, high, low in _LEXICON:
         match = re.fullmatch(pattern, feature)
@@ -87,18 +91,28 @@ def phrase_for(feature: str, z: float) -> Phrase | None:
     return Phrase(90, text, abs(z))
 
 
-def _ranked_phrases(z_scores: Mapping[str, float | None]) -> list[Phrase]:
+def _phrases(z_scores: Mapping[str, float | None], min_z: float) -> list[Phrase]:
     phrases: list[Phrase] = []
     seen: set[str] = set()
     for feature in sorted(z_scores):
         z = z_scores[feature]
         if z is None:
             continue
-        phrase = phrase_for(feature, float(z))
+        phrase = phrase_for(feature, float(z), min_z)
         if phrase is not None and phrase.text not in seen:
             phrases.append(phrase)
             seen.add(phrase.text)
     return sorted(phrases, key=lambda p: (-p.strength, p.order, p.text))
+
+
+def _ranked_phrases(z_scores: Mapping[str, float | None]) -> list[Phrase]:
+    """Phrases with |z| >= MIN_Z, topped up from |z| >= WEAK_Z to MIN_PHRASES."""
+    strong = _phrases(z_scores, MIN_Z)
+    if len(strong) >= MIN_PHRASES:
+        return strong
+    texts = {p.text for p in strong}
+    weak = [p for p in _phrases(z_scores, WEAK_Z) if p.text not in texts]
+    return strong + weak[: MIN_PHRASES - len(strong)]
 
 
 def _compose(phrases: Iterable[Phrase]) -> str:

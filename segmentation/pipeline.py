@@ -359,7 +359,9 @@ def _fit_view(
         else {
             int(seg): previous.segment_names[int(seg)]
             for seg, distance in matching.matched.items()
-            if int(seg) in previous.segment_names and distance <= config.match_threshold / 2
+            if int(seg) in previous.segment_names
+            and distance <= config.match_threshold / 2
+            and previous.k == cluster_model.k  # with a different k the z-scores mean something else
         }
     )
     names = name_segments(

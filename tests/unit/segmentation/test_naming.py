@@ -45,3 +45,8 @@ def test_kept_names_are_reserved_and_outliers_named() -> None:
     assert names[0] == "Outliers"
     assert names[2] == "Frequent"
     assert names[1] == "Frequent (segment 1)"
+
+
+def test_weak_features_top_up_a_one_phrase_name() -> None:
+    assert segment_name({"recency_days": -0.7, "monetary_total": 0.33, "frequency": 0.32}) == "High value, recent"
+    assert segment_name({"recency_days": -0.7, "frequency": 0.2}) == "Recent"  # 0.2 is too weak
