@@ -58,7 +58,7 @@ spark:
   threads: 1
   server_side_parameters:
     spark.master: "local[2]"
-    spark.driver.memory: 2g
+    spark.driver.memory: 4g
     spark.sql.warehouse.dir: "$dir/warehouse"
     spark.hadoop.javax.jdo.option.ConnectionURL: "jdbc:derby:;databaseName=$dir/metastore_db;create=true"
     spark.driver.extraJavaOptions: "-Dderby.system.home=$dir"
