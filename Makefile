@@ -12,12 +12,14 @@ export DBT_PROFILES_DIR ?= $(CURDIR)
 SYNC_CONFIG ?= $(if $(wildcard sync.yml),sync.yml,sync.example.yml)
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED ?= 42
+DEMO_HISTORY_START ?= 2026-05-01
+DEMO_HISTORY_END ?= 2026-10-01
 BENCH_SIZES ?= 10000 100000 1000000
 
 .PHONY: demo test lint typecheck unit dbt-test bench clean help
 
 help:
-	@echo "make demo    generate demo data into $$SEGMENTS_DUCKDB_PATH and run dbt build"
+	@echo "make demo    demo data, monthly history, dbt build, report and summary (DuckDB: $$SEGMENTS_DUCKDB_PATH)"
 	@echo "make test    lint, type-check and run every test"
 	@echo "make bench   benchmarks (BENCH_SIZES='$(BENCH_SIZES)')"
 
@@ -33,6 +35,7 @@ profiles.yml:
 
 demo: $(STAMP) profiles.yml
 	$(BIN)/segments demo-data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
+	$(BIN)/segments backfill --start $(DEMO_HISTORY_START) --end $(DEMO_HISTORY_END) --every month
 	$(BIN)/dbt build
 	$(BIN)/segments report
 	$(BIN)/segments summary --sync-config $(SYNC_CONFIG)
