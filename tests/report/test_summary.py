@@ -25,7 +25,14 @@ def _flat(output: str) -> str:
 
 
 def test_summary_lists_every_views_segments_with_sizes(demo_warehouse: DemoWarehouse, tmp_path: Path) -> None:
-    output = _run("--duckdb", str(demo_warehouse.path), "--sync-config", str(tmp_path / "none.yml"))
+    output = _run(
+        "--duckdb",
+        str(demo_warehouse.path),
+        "--sync-config",
+        str(tmp_path / "none.yml"),
+        "--report",
+        str(tmp_path / "not-yet.html"),
+    )
     con = duckdb.connect(str(demo_warehouse.path), read_only=True)
     try:
         rows = con.execute(
