@@ -108,9 +108,8 @@ def build_model_versions(
         return models_frame([])
 
     latest_any = history[-1] if history else None
-    needed = {"customer_id", "as_of_date", *resolved.all}
-    if latest_any is not None:
-        needed.update(c for c in latest_any.transform.input_columns if c in columns)
+    # the stored models' columns too: the drift check applies their transforms to the sample
+    needed = {"customer_id", "as_of_date", *resolved.all, *(c for m in history for c in m.transform.input_columns)}
     read = [c for c in columns if c in needed]
     sampler = BottomKSampler(config.sample_size, config.seed)
     as_of: date | None = None
