@@ -1,13 +1,15 @@
 {#-
   Long table of segment assignments: one row per customer x view x as_of_date.
-  Each run replaces the rows of its own as_of_date (delete+insert on as_of_date), so
-  rebuilding a date is idempotent and earlier dates stay as history. Names come from
-  the stored model unless the segment_name_overrides seed renames the segment; the
-  generated name is kept beside it.
+  Each run replaces the rows of its own as_of_date (the project's replace-a-date
+  strategy: delete+insert, insert_overwrite on Spark), so rebuilding a date is
+  idempotent and earlier dates stay as history. Names come from the stored model
+  unless the segment_name_overrides seed renames the segment; the generated name is
+  kept beside it.
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=segments_replace_date_strategy(),
+    partition_by=segments_replace_date_partition('as_of_date'),
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
 ) }}

@@ -5,7 +5,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=segments_replace_date_strategy(),
+    partition_by=segments_replace_date_partition('as_of_date'),
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
 ) }}
