@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -210,8 +211,8 @@ def _fit_and_score(relation: Any, view: str) -> tuple[dict[str, float], int, dic
     pairs: dict[tuple[str, int], int] = defaultdict(int)
     for batch in relations_module().iter_pandas(relation, None, config.chunk_size):
         scored = score_frame(model, batch, config.chunk_size)
-        counts = scored.groupby([batch["persona"].to_numpy(), scored["segment_id"].to_numpy()]).size()
-        for (persona, segment), count in counts.items():
+        keys = pd.DataFrame({"persona": batch["persona"].astype(str).to_numpy(), "segment": scored["segment_id"]})
+        for persona, segment, count in keys.value_counts().reset_index().itertuples(index=False):
             pairs[(str(persona), int(segment))] += int(count)
     done = time.perf_counter()
     times = {"sample_s": sampled - started, "fit_s": fitted - sampled, "score_s": done - fitted}
