@@ -53,6 +53,7 @@ test: $(STAMP) profiles.yml lint typecheck
 
 bench: $(STAMP) profiles.yml
 	$(BIN)/python bench/bench_features.py --sizes $(BENCH_SIZES)
+	$(BIN)/python bench/bench_segmentation.py --sizes $(BENCH_SIZES)
 
 clean:
 	rm -rf target logs .data reports

@@ -1,5 +1,7 @@
 {#-
-  The run's point in time: var as_of_date, or the day after the newest valid order line.
+  The run's point in time: var as_of_date, or the day after the newest valid order
+  line (the row rules of int_order_lines_checked; a duplicate never changes the
+  newest date, so the costly duplicate check is left out here).
   Only rows strictly before it count anywhere downstream.
 -#}
 {%- set as_of = var('as_of_date', none) -%}
@@ -8,6 +10,12 @@ select
     cast({{ segments_sql_string(as_of) }} as date) as as_of_date
 {%- else %}
     cast({{ dbt.dateadd('day', 1, 'max(cast(ordered_at as date))') }} as date) as as_of_date
-from {{ ref('int_order_lines_checked') }}
-where dq_reason is null
+from {{ ref('stg_order_lines') }}
+where customer_id is not null
+    and ordered_at is not null
+    and quantity > 0
+    and unit_price is not null
+    and (status is null or status in (
+        {%- for s in segments_known_statuses() %}{{ segments_sql_string(s) }}{{ ', ' if not loop.last }}{% endfor -%}
+    ))
 {%- endif %}

@@ -1,7 +1,10 @@
 {#-
   The lines that count for features on the run's as_of_date: valid under the
-  contract, not cancelled or returned, ordered strictly before as_of_date.
+  contract, not cancelled or returned, ordered strictly before as_of_date. A view: int_orders and
+  int_customer_category_revenue each aggregate it in one pass, which costs less
+  than writing every counting line to a table first.
 -#}
+{{ config(materialized='view') }}
 {%- set excluded = var('segments_excluded_statuses', ['cancelled', 'returned']) -%}
 {%- set with_categories = segments_has_categories() -%}
 
