@@ -42,6 +42,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=f"set {variable}=1 (or run `{target}`)"))
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for name, steps in engines.TIMINGS.items():
+        spent = ", ".join(f"{step} {seconds:.0f}s" for step, seconds in steps.items())
+        terminalreporter.write_line(f"portability on {name}: {spent}")
+
+
 @pytest.fixture(scope="session")
 def reference(demo_warehouse: DemoWarehouse, tmp_path_factory: pytest.TempPathFactory) -> engines.Reference:
     """The DuckDB build read once: features, stored Python models, assignments."""

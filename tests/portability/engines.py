@@ -28,6 +28,7 @@ from tests.conftest import REPO_ROOT
 VIEWS = ("value", "behavioral", "channel")
 COMPARED_TABLES = ("customer_features", "segment_assignments", "customer_segments", "segment_models")
 REFERENCE_REASON = "copied from the DuckDB reference build"
+TIMINGS: dict[str, dict[str, float]] = {}  # engine -> step -> seconds, printed at the end of the run
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def build_engine(engine: Engine, duckdb_path: Path, reference: Reference, workdi
 
     build = timed("build", [dbt, "build", "--target", engine.target])
     tables = engine.export(COMPARED_TABLES) if build.returncode == 0 else {}
+    TIMINGS[engine.name] = seconds
     return EngineBuild(
         name=engine.name,
         fit_output=fit.stdout + fit.stderr,
