@@ -74,6 +74,7 @@ def test_profile_secrets_are_registered(tmp_path: Path, monkeypatch: pytest.Monk
     from sync.secrets import redact
 
     (tmp_path / "profiles.yml").write_text(PROFILE)
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)  # make exports it; this test reads tmp_path's profile
     monkeypatch.setenv("SNOWFLAKE_ACCOUNT", "acme")
     monkeypatch.setenv("SYNC_T_SF_PASSWORD", "warehouse-pass-123")
     resolve_target(WarehouseConfig(project_dir=str(tmp_path), profile="segments", target="other"))
