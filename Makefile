@@ -16,11 +16,12 @@ DEMO_HISTORY_START ?= 2026-05-01
 DEMO_HISTORY_END ?= 2026-10-01
 BENCH_SIZES ?= 10000 100000 1000000
 
-.PHONY: demo test lint typecheck unit dbt-test bench clean help
+.PHONY: demo test test-spark postgres lint typecheck bench clean help
 
 help:
 	@echo "make demo    demo data, monthly history, dbt build, report and summary (DuckDB: $$SEGMENTS_DUCKDB_PATH)"
-	@echo "make test    lint, type-check and run every test"
+	@echo "make test    lint, type-check and run every test (with a local PostgreSQL server)"
+	@echo "make test-spark   the Apache Spark portability test (slower)"
 	@echo "make bench   benchmarks (BENCH_SIZES='$(BENCH_SIZES)')"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -47,9 +48,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The PostgreSQL server (installed from Debian's packages when missing) serves the
+# portability and sync tests; it listens on 127.0.0.1 only and is stopped afterwards.
 test: $(STAMP) profiles.yml lint typecheck
 	bash tests/report/install_chromium.sh
-	$(BIN)/pytest -q
+	bash scripts/postgres.sh start >/dev/null
+	eval "$$(bash scripts/postgres.sh env)" && SEGMENTS_TEST_POSTGRES=1 $(BIN)/pytest -q; \
+	  status=$$?; bash scripts/postgres.sh stop >/dev/null; exit $$status
+
+# Apache Spark (dbt-spark in session mode, PySpark, Java 17): slower, so kept apart.
+test-spark: $(STAMP) profiles.yml
+	bash scripts/spark.sh install
+	SEGMENTS_TEST_SPARK=1 $(BIN)/pytest -q tests/portability/test_spark.py
 
 bench: $(STAMP) profiles.yml
 	$(BIN)/python bench/bench_features.py --sizes $(BENCH_SIZES)
