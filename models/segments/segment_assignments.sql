@@ -26,7 +26,7 @@ with unioned as (
         segment_name as generated_name,
         cast(confidence as {{ segments_type_double() }}) as confidence,
         cast(model_version as {{ dbt.type_int() }}) as model_version
-    from {{ ref('segment_assignments_' ~ view) }}
+    from {{ segments_ref_assignments(view) }}
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -28,7 +28,7 @@ with unioned as (
         parameters,
         quality,
         config_fingerprint
-    from {{ ref('segment_model_' ~ view) }}
+    from {{ segments_ref_model_history(view) }}
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -27,7 +27,7 @@ with unioned as (
         feature_means,
         feature_z_scores,
         top_features
-    from {{ ref('segment_profiles_' ~ view) }}
+    from {{ segments_ref_profiles(view) }}
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -5,7 +5,7 @@ select
     assignments.segment_id,
     count(*) as customers
 from {{ ref('segment_assignments') }} as assignments
-left join {{ ref('segment_catalog') }} as catalog
+left join {{ segments_ref_catalog() }} as catalog
     on catalog.view = assignments.view
     and catalog.model_version = assignments.model_version
     and catalog.segment_id = assignments.segment_id

@@ -5,7 +5,7 @@
 -#}
 with versions as (
     select view, model_version, row_number() over (partition by view order by model_version) as position
-    from (select distinct view, model_version from {{ ref('segment_catalog') }}) as distinct_versions
+    from (select distinct view, model_version from {{ segments_ref_catalog() }}) as distinct_versions
 ),
 
 usage as (
@@ -14,7 +14,7 @@ usage as (
         catalog.segment_id,
         count(*) as versions_with_id,
         max(versions.position) - min(versions.position) + 1 as span
-    from {{ ref('segment_catalog') }} as catalog
+    from {{ segments_ref_catalog() }} as catalog
     inner join versions
         on versions.view = catalog.view
         and versions.model_version = catalog.model_version
