@@ -56,9 +56,13 @@ def reference(demo_warehouse: DemoWarehouse, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[dict[str, str]]:
-    """A PostgreSQL server from scripts/postgres.sh (started here unless already running)."""
+    """The PostgreSQL server of scripts/postgres.sh: the one `make test` started, else started here.
+
+    Both use the script's data directory (SEGMENTS_PG_DIR or its default), so a
+    server that is already running is reused and left running.
+    """
     script = REPO_ROOT / "scripts" / "postgres.sh"
-    env = {**os.environ, "SEGMENTS_PG_DIR": os.environ.get("SEGMENTS_PG_DIR", f"/tmp/segments-pg-test-{os.getuid()}")}
+    env = dict(os.environ)
     was_running = subprocess.run([str(script), "status"], env=env, check=False).returncode == 0
     started = subprocess.run([str(script), "start"], env=env, capture_output=True, text=True, check=False)
     if started.returncode != 0:
