@@ -81,6 +81,15 @@
     {%- endfor -%}
 {%- endif -%}
 
+{#- Decile edges of every numeric feature, computed once and written in as literals. -#}
+{%- set numeric_features = [] -%}
+{%- for plan in plans -%}
+    {%- for feature in plan.numeric if feature not in numeric_features -%}
+        {%- do numeric_features.append(feature) -%}
+    {%- endfor -%}
+{%- endfor -%}
+{%- set edges_by_feature = segments_quantile_edges(features_relation, numeric_features, n_bins) -%}
+
 with run_date as (
 
     select as_of_date from {{ ref('int_as_of_date') }}
@@ -95,41 +104,10 @@ numeric_bins as (
 
 ),
 
-{%- for plan in plans %}
-{%- set plan_index = loop.index %}
-{%- for feature in plan.numeric %}
-
-edges_{{ plan_index }}_{{ loop.index }} as (
-
-    {%- if target.type == 'duckdb' %}
-    {#- one pass for all deciles: several times faster than nine percentile_cont aggregates -#}
-    select
-        {%- for i in range(1, n_bins) %}
-        deciles[{{ i }}] as e{{ i }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from (
-        select quantile_cont(cast({{ feature }} as {{ double }}), [
-            {%- for i in range(1, n_bins) %}{{ i / n_bins }}{{ ', ' if not loop.last }}{% endfor -%}
-        ]) as deciles
-        from {{ features_relation }}
-    ) as quantiles
-    {%- else %}
-    select
-        {%- for i in range(1, n_bins) %}
-        percentile_cont({{ i / n_bins }}) within group (order by cast({{ feature }} as {{ double }})) as e{{ i }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ features_relation }}
-    {%- endif %}
-
-),
-{%- endfor %}
-{%- endfor %}
-
 captured as (
 
     {%- for plan in plans %}
     {%- set plan_loop = loop %}
-    {%- set plan_index = loop.index %}
     {%- set key = segments_sql_string(plan.view) ~ ' as view, cast(' ~ plan.model_version ~ ' as ' ~ dbt.type_int() ~ ') as model_version' %}
 
     -- segment shares of the version
@@ -149,7 +127,7 @@ captured as (
     group by segment_id
 
     {%- for feature in plan.numeric %}
-    {%- set edges = 'edges_' ~ plan_index ~ '_' ~ loop.index %}
+    {%- set edges = edges_by_feature.get(feature, []) %}
     union all
     select
         {{ key }},
@@ -159,30 +137,28 @@ captured as (
         numeric_bins.bin,
         cast(numeric_bins.bin as {{ dbt.type_string() }}),
         case numeric_bins.bin
-            {%- for i in range(1, n_bins) %}
-            when {{ i }} then {{ edges }}.e{{ i }}
+            {%- for edge in edges %}
+            when {{ loop.index }} then {{ segments_edge_literal(edge) }}
             {%- endfor %}
         end,
         case numeric_bins.bin
-            {%- for i in range(0, n_bins - 1) %}
-            when {{ i }} then {{ edges }}.e{{ i + 1 }}
+            {%- for edge in edges %}
+            when {{ loop.index0 }} then {{ segments_edge_literal(edge) }}
             {%- endfor %}
         end,
         coalesce(counted.customers, 0)
     from numeric_bins
-    cross join {{ edges }}
     left join (
         select
             case
-                when features.{{ feature }} is null then -1
+                when {{ feature }} is null then -1
                 else 0
-                {%- for i in range(1, n_bins) %}
-                    + case when cast(features.{{ feature }} as {{ double }}) >= {{ edges }}.e{{ i }} then 1 else 0 end
+                {%- for edge in edges if edge is not none %}
+                    + case when cast({{ feature }} as {{ double }}) >= {{ segments_double_literal(edge) }} then 1 else 0 end
                 {%- endfor %}
             end as bin,
             count(*) as customers
-        from {{ features_relation }} as features
-        cross join {{ edges }}
+        from {{ features_relation }}
         group by 1
     ) as counted
         on counted.bin = numeric_bins.bin
