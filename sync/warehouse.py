@@ -373,18 +373,36 @@ class DbtAdapterWarehouse:
         are collected, and dbt-duckdb's handle returns one shared cursor whose
         close() would close the connection.
         """
-        cursor = (handle or self._handle).cursor()
+        handle = handle or self._handle
+        cursor = handle.cursor()
         try:
             cursor.execute(sql)
         except Exception as exc:
+            self._rollback(handle)
             raise WarehouseError(f"statement failed: {_clean_error(exc)}") from exc
         return cursor
+
+    @staticmethod
+    def _rollback(handle: Any) -> None:
+        """End the failed transaction, which PostgreSQL would otherwise keep refusing statements in."""
+        rollback = getattr(handle, "rollback", None)
+        if callable(rollback):
+            try:
+                rollback()
+            except Exception as exc:  # autocommit handles have nothing to roll back
+                log.debug("rollback not supported: %s", _clean_error(exc))
 
     def stream(self, sql: str, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
         cursor = self._run(sql, self._reader)
         names = [d[0].lower() for d in cursor.description or []]
+        fetchmany = getattr(cursor, "fetchmany", None)
+        if not callable(fetchmany):  # dbt-spark's session cursor can only fetch everything
+            rows = cursor.fetchall()
+            for start in range(0, len(rows), batch_rows):
+                yield [dict(zip(names, row, strict=True)) for row in rows[start : start + batch_rows]]
+            return
         while True:
-            rows = cursor.fetchmany(batch_rows)
+            rows = fetchmany(batch_rows)
             if not rows:
                 break
             yield [dict(zip(names, row, strict=True)) for row in rows]

@@ -19,6 +19,9 @@ from typing import Any
 import pytest
 
 from sync.cli import EXIT_OK
+from sync.config import Relation
+from sync.profiles import ResolvedTarget
+from sync.warehouse import DbtAdapterWarehouse
 from tests.sync.checks import (
     assert_campaign_members,
     assert_hubspot_matches,
@@ -176,3 +179,32 @@ def test_sync_from_postgres(tmp_path: Path, pg_warehouse: PgWarehouse, crm: Crm)
     assert sorted(runs) == [("hubspot", 12, 108), ("salesforce", 12, 108)]
     assert_salesforce_matches(wh, crm)
     assert_hubspot_matches(wh, crm)
+
+
+def test_a_failed_probe_leaves_the_connection_usable(pg_warehouse: PgWarehouse) -> None:
+    """PostgreSQL refuses every statement after an error until the transaction is rolled back."""
+    server = pg_warehouse.server
+    target = ResolvedTarget(
+        profile="segments",
+        target="pg",
+        adapter_type="postgres",
+        settings={
+            "host": server["PGHOST"],
+            "port": int(server["PGPORT"]),
+            "user": server["PGUSER"],
+            "password": "",
+            "dbname": pg_warehouse.database,
+            "schema": "main",
+        },
+        profiles_path=Path("profiles.yml"),
+        project_dir=REPO_ROOT,
+    )
+    warehouse = DbtAdapterWarehouse(target)
+    try:
+        assert not warehouse.exists(Relation(("main", "no_such_table")))
+        assert warehouse.exists(Relation(("main", "customer_segments")))
+        assert warehouse.query("select count(*) as n from main.customer_segments") == [{"n": CUSTOMERS}]
+        batches = list(warehouse.stream("select customer_id from main.customer_segments order by 1", 50))
+        assert [len(batch) for batch in batches] == [50, 50, 20]
+    finally:
+        warehouse.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,5 +146,42 @@ def test_dbt_adapter_warehouse_writes(tmp_path: Path, warehouse: Warehouse) -> N
         row = wh.query("SELECT value_hash FROM ledger_test.sync_state WHERE record_key = 'k''1'")
         assert row == [{"value_hash": "new"}]
         wh.insert_rows(parse_relation("ledger_test.sync_records", "t"), (TableColumn("run_id", "string"),), [("x",)])
+    finally:
+        wh.close()
+
+
+class _FetchAllOnlyCursor:
+    """A DB-API cursor without fetchmany(), as dbt-spark's session cursor is."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self.description: Any = None
+
+    def execute(self, sql: str) -> None:
+        self._cursor.execute(sql)
+        self.description = self._cursor.description
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self._cursor.fetchall())
+
+
+class _FetchAllOnlyHandle:
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def cursor(self) -> _FetchAllOnlyCursor:
+        return _FetchAllOnlyCursor(self._handle.cursor())
+
+
+def test_dbt_adapter_streams_from_cursors_without_fetchmany(tmp_path: Path, warehouse: Warehouse) -> None:
+    profile = f'p:\n  target: t\n  outputs:\n    t: {{type: duckdb, path: "{warehouse.path}"}}\n'
+    (tmp_path / "profiles.yml").write_text(profile)
+    wh = open_warehouse(WarehouseConfig(profile="p", profiles_dir=str(tmp_path), method="dbt"))
+    assert isinstance(wh, DbtAdapterWarehouse)
+    try:
+        wh._reader = _FetchAllOnlyHandle(wh._reader)
+        batches = list(wh.stream("select range as n from range(450) order by n", 200))
+        assert [len(batch) for batch in batches] == [200, 200, 50]
+        assert [row["n"] for batch in batches for row in batch] == list(range(450))
     finally:
         wh.close()
