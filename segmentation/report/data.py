@@ -512,11 +512,18 @@ def load_profiles(src: Source, view: str, as_of: date | None) -> list[SegmentPro
     if frame.empty:
         return Missing("segment_profiles", f"has no rows for view {view!r} on {as_of}")
     stability: dict[int, float | None] = {}
-    if src.check("segment_catalog", ["view", "segment_id", "stability_jaccard", "model_version"]) is None:
+    # The catalog is segment_catalog where Python models run and segment_catalog_sql
+    # where the SQL scoring does; a warehouse that switched has both.
+    catalogs = [
+        f"select segment_id, stability_jaccard, model_version from {src.qualified(name)} where view = ?"
+        for name in ("segment_catalog", "segment_catalog_sql")
+        if src.check(name, ["view", "segment_id", "stability_jaccard", "model_version"]) is None
+    ]
+    if catalogs:
         for seg, jac in src.rows(
             f"select segment_id, arg_max(stability_jaccard, model_version) "
-            f"from {src.qualified('segment_catalog')} where view = ? group by segment_id",
-            [view],
+            f"from ({' union all '.join(catalogs)}) as catalog group by segment_id",
+            [view] * len(catalogs),
         ):
             stability[int(seg)] = _float(jac)
     profiles = []

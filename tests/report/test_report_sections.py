@@ -10,9 +10,10 @@ import duckdb
 import pytest
 
 from segmentation.report import ReportResult, build_report
-from segmentation.report.data import Drift, Transitions
+from segmentation.report.data import Drift, Missing, Transitions, load_profiles
+from segmentation.report.source import Source
 from tests.report.pages import figures, missing_notes
-from tests.report.synthetic import MAIN_RELATIONS, SYNC_RELATIONS, build_synthetic_warehouse
+from tests.report.synthetic import AS_OF, MAIN_RELATIONS, SYNC_RELATIONS, build_synthetic_warehouse
 
 
 def _copy_without(source: Path, tmp_path: Path, drop: list[str]) -> Path:
@@ -137,3 +138,27 @@ def test_names_from_the_warehouse_cannot_inject_markup(tmp_path: Path) -> None:
     assert "<img src=x" not in html
     assert "<script>alert(2)" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown as text on the cards
+
+
+@pytest.mark.parametrize(
+    "catalogs",
+    [["segment_catalog"], ["segment_catalog_sql"], ["segment_catalog", "segment_catalog_sql"]],
+)
+def test_stability_comes_from_whichever_catalog_was_built(
+    synthetic_warehouse: Path, tmp_path: Path, catalogs: list[str]
+) -> None:
+    """Python models write segment_catalog, SQL scoring segment_catalog_sql; the newest version wins."""
+    statements = []
+    for version, name in enumerate(catalogs, start=1):
+        statements.append(
+            f"create table main.{name} as select 'value' as view, segment_id, {version} as model_version, "
+            f"segment_id / 10 + {version} / 100 as stability_jaccard from (values (1), (2), (3)) as s(segment_id)"
+        )
+    warehouse = _copy_without(synthetic_warehouse, tmp_path, statements)
+    with Source(warehouse) as src:
+        profiles = load_profiles(src, "value", AS_OF)
+    assert not isinstance(profiles, Missing)
+    newest = len(catalogs)
+    assert {p.segment_id: p.stability for p in profiles} == {
+        seg: pytest.approx(seg / 10 + newest / 100) for seg in (1, 2, 3)
+    }
