@@ -29,29 +29,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import run_measured
+from bench.measure import demo_file, run_measured
 from segmentation.backfill import backfill_dates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 300.0
 _DATE_LINE = re.compile(r"\] (\d{4}-\d{2}-\d{2}) ok in ([0-9.]+)s")
-
-
-def demo_file(customers: int, seed: int, console: Console) -> Path:
-    """The cached raw demo data for a size (generated when absent)."""
-    folder = REPO_ROOT / ".data" / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"demo_{customers}_{seed}.duckdb"
-    if not path.exists():
-        console.print(f"generating demo data: {customers:,} customers")
-        script = (
-            "from segmentation.demo import generate_demo_data; "
-            f"generate_demo_data({str(path)!r}, customers={customers}, seed={seed})"
-        )
-        made = run_measured([sys.executable, "-c", script])
-        if made.returncode != 0:
-            raise SystemExit(made.output)
-    return path
 
 
 def fresh_copy(source: Path, customers: int) -> Path:

@@ -23,7 +23,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import Measured, run_measured
+from bench.measure import Measured, demo_file, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FEATURE_STAGE = [
@@ -34,24 +34,6 @@ FEATURE_STAGE = [
     "path:seeds/rfm_segment_grid.csv",
 ]
 BIN = Path(sys.executable).parent
-
-
-def demo_file(customers: int, seed: int, console: Console) -> Path:
-    """The cached demo DuckDB file for a size, generated when absent."""
-    folder = REPO_ROOT / ".data" / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"demo_{customers}_{seed}.duckdb"
-    if not path.exists():
-        console.print(f"generating demo data: {customers:,} customers")
-        script = (
-            "from segmentation.demo import generate_demo_data; "
-            f"generate_demo_data({str(path)!r}, customers={customers}, seed={seed})"
-        )
-        made = run_measured([sys.executable, "-c", script])
-        if made.returncode != 0:
-            raise SystemExit(made.output)
-        console.print(f"  generated in {made.wall_seconds:.1f} s, peak {made.peak_rss_mib:,.0f} MiB")
-    return path
 
 
 def dbt_feature_stage(path: Path) -> tuple[Measured, float]:

@@ -36,8 +36,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_features import demo_file
-from bench.measure import Measured, run_measured
+from bench.measure import Measured, demo_file, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -1,14 +1,19 @@
-"""Wall time and peak memory of a command and all of its children."""
+"""Wall time and peak memory of a command and all of its children, and the cached demo data benchmarks run on."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from rich.console import Console
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -52,3 +57,30 @@ def run_measured(
             time.sleep(interval)
         output = child.stdout.read() if child.stdout else ""
     return Measured(time.perf_counter() - started, peak, child.returncode, output)
+
+
+def _generator_digest() -> str:
+    """A short hash of the demo generator's source, so a changed generator never reuses stale data."""
+    digest = hashlib.sha256()
+    for source in sorted((REPO_ROOT / "segmentation" / "demo").glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def demo_file(customers: int, seed: int, console: Console) -> Path:
+    """The demo DuckDB file for a size and seed under .data/bench, generated when absent."""
+    folder = REPO_ROOT / ".data" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"demo_{customers}_{seed}_{_generator_digest()}.duckdb"
+    if not path.exists():
+        console.print(f"generating demo data: {customers:,} customers")
+        script = (
+            "from segmentation.demo import generate_demo_data; "
+            f"generate_demo_data({str(path)!r}, customers={customers}, seed={seed})"
+        )
+        made = run_measured([sys.executable, "-c", script])
+        if made.returncode != 0:
+            path.unlink(missing_ok=True)
+            raise SystemExit(made.output)
+        console.print(f"  generated in {made.wall_seconds:.1f} s, peak {made.peak_rss_mib:,.0f} MiB")
+    return path

@@ -14,37 +14,7 @@
     unique_key='to_date',
 ) }}
 
-with run_date as (
-
-    select as_of_date from {{ ref('int_as_of_date') }}
-
-),
-
-history_dates as (
-
-    select distinct as_of_date from {{ ref('segment_history') }}
-
-),
-
-date_pairs as (
-
-    select
-        lag(as_of_date) over (order by as_of_date) as from_date,
-        as_of_date as to_date
-    from history_dates
-
-),
-
-selected_pairs as (
-
-    select from_date, to_date
-    from date_pairs
-    where from_date is not null
-    {%- if is_incremental() %}
-        and (from_date = (select as_of_date from run_date) or to_date = (select as_of_date from run_date))
-    {%- endif %}
-
-),
+with {{ segments_history_selected_pairs() }},
 
 per_date as (
 

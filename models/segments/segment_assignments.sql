@@ -14,35 +14,12 @@
     on_schema_change='append_new_columns',
 ) }}
 
-{%- set views = ['value', 'behavioral', 'channel'] %}
-
-with unioned as (
-    {%- for view in views %}
-    select
-        customer_id,
-        cast(as_of_date as date) as as_of_date,
-        view,
-        cast(segment_id as {{ dbt.type_int() }}) as segment_id,
-        segment_name as generated_name,
-        cast(confidence as {{ segments_type_double() }}) as confidence,
-        cast(model_version as {{ dbt.type_int() }}) as model_version
-    from {{ segments_ref_assignments(view) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-)
-
-select
-    unioned.customer_id,
-    unioned.as_of_date,
-    unioned.view,
-    unioned.segment_id,
-    coalesce(overrides.segment_name, unioned.generated_name) as segment_name,
-    unioned.generated_name,
-    unioned.confidence,
-    unioned.model_version
-from unioned
-left join {{ ref('segment_name_overrides') }} as overrides
-    on overrides.view = unioned.view
-    and overrides.segment_id = unioned.segment_id
+{{ segments_union_views_named(segments_ref_assignments, [
+    ['customer_id', 'customer_id'],
+    ['as_of_date', 'cast(as_of_date as date)'],
+    ['view', 'view'],
+    ['segment_id', 'cast(segment_id as ' ~ dbt.type_int() ~ ')'],
+    ['generated_name', 'segment_name'],
+    ['confidence', 'cast(confidence as ' ~ segments_type_double() ~ ')'],
+    ['model_version', 'cast(model_version as ' ~ dbt.type_int() ~ ')'],
+]) }}

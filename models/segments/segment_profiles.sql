@@ -11,43 +11,16 @@
     on_schema_change='append_new_columns',
 ) }}
 
-{%- set views = ['value', 'behavioral', 'channel'] %}
-
-with unioned as (
-    {%- for view in views %}
-    select
-        view,
-        cast(as_of_date as date) as as_of_date,
-        cast(segment_id as {{ dbt.type_int() }}) as segment_id,
-        segment_name as generated_name,
-        cast(model_version as {{ dbt.type_int() }}) as model_version,
-        cast(size as {{ dbt.type_bigint() }}) as size,
-        cast(share as {{ segments_type_double() }}) as share,
-        cast(avg_confidence as {{ segments_type_double() }}) as avg_confidence,
-        feature_means,
-        feature_z_scores,
-        top_features
-    from {{ segments_ref_profiles(view) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-)
-
-select
-    unioned.view,
-    unioned.as_of_date,
-    unioned.segment_id,
-    coalesce(overrides.segment_name, unioned.generated_name) as segment_name,
-    unioned.generated_name,
-    unioned.model_version,
-    unioned.size,
-    unioned.share,
-    unioned.avg_confidence,
-    unioned.feature_means,
-    unioned.feature_z_scores,
-    unioned.top_features
-from unioned
-left join {{ ref('segment_name_overrides') }} as overrides
-    on overrides.view = unioned.view
-    and overrides.segment_id = unioned.segment_id
+{{ segments_union_views_named(segments_ref_profiles, [
+    ['view', 'view'],
+    ['as_of_date', 'cast(as_of_date as date)'],
+    ['segment_id', 'cast(segment_id as ' ~ dbt.type_int() ~ ')'],
+    ['generated_name', 'segment_name'],
+    ['model_version', 'cast(model_version as ' ~ dbt.type_int() ~ ')'],
+    ['size', 'cast(size as ' ~ dbt.type_bigint() ~ ')'],
+    ['share', 'cast(share as ' ~ segments_type_double() ~ ')'],
+    ['avg_confidence', 'cast(avg_confidence as ' ~ segments_type_double() ~ ')'],
+    ['feature_means', 'feature_means'],
+    ['feature_z_scores', 'feature_z_scores'],
+    ['top_features', 'top_features'],
+]) }}
