@@ -4,7 +4,6 @@ select
     category,
     sum(line_revenue) as revenue,
     sum(gross_amount) as gross_amount,
-    sum(discount_amount) as discount_amount,
-    count(*) as line_count
+    sum(discount_amount) as discount_amount
 from {{ ref('int_order_lines') }}
 group by customer_id, category
