@@ -1,7 +1,8 @@
 """Deterministic, readable segment names from profiles.
 
 A name is built from the segment's most unusual features (largest |z-score| of at
-least ``MIN_Z``, total value weighted up and basket size down), up to three of them,
+least ``MIN_Z``, total value weighted up and basket size down), up to three of them
+and one per behaviour (an email open rate and email opens per month are one fact),
 each turned into a phrase by a small lexicon:
 high ``monetary_total`` reads "high value", low ``recency_days`` reads "recent", a high
 ``cat_share__outdoor`` reads "outdoor focused", a high ``discount_share`` reads
@@ -91,18 +92,32 @@ def phrase_for(feature: str, z: float, min_z: float = MIN_Z) -> Phrase | None:
     return Phrase(90, text, abs(z))
 
 
+def _topic(feature: str) -> str:
+    """What a feature measures, so two measures of one behaviour give one phrase.
+
+    ``email_open_rate`` and ``events_per_month__email_open`` both describe email
+    opens; "email unresponsive, quiet on email open" says the same thing twice.
+    """
+    return re.sub(r"^events_per_month__|_rate$", "", feature)
+
+
 def _phrases(z_scores: Mapping[str, float | None], min_z: float) -> list[Phrase]:
-    phrases: list[Phrase] = []
-    seen: set[str] = set()
+    candidates: list[tuple[Phrase, str]] = []
     for feature in sorted(z_scores):
         z = z_scores[feature]
         if z is None:
             continue
         phrase = phrase_for(feature, float(z), min_z)
-        if phrase is not None and phrase.text not in seen:
+        if phrase is not None:
+            candidates.append((phrase, _topic(feature)))
+    candidates.sort(key=lambda candidate: (-candidate[0].strength, candidate[0].order, candidate[0].text))
+    phrases: list[Phrase] = []
+    seen: set[str] = set()
+    for phrase, topic in candidates:
+        if phrase.text not in seen and topic not in seen:
             phrases.append(phrase)
-            seen.add(phrase.text)
-    return sorted(phrases, key=lambda p: (-p.strength, p.order, p.text))
+            seen.update((phrase.text, topic))
+    return phrases
 
 
 def _ranked_phrases(z_scores: Mapping[str, float | None]) -> list[Phrase]:

@@ -50,3 +50,18 @@ def test_kept_names_are_reserved_and_outliers_named() -> None:
 def test_weak_features_top_up_a_one_phrase_name() -> None:
     assert segment_name({"recency_days": -0.7, "monetary_total": 0.33, "frequency": 0.32}) == "High value, recent"
     assert segment_name({"recency_days": -0.7, "frequency": 0.2}) == "Recent"  # 0.2 is too weak
+
+
+def test_two_measures_of_one_behaviour_give_one_phrase() -> None:
+    """A low open rate and few opens per month are one fact; the name moves on to the next one."""
+    name = segment_name(
+        {
+            "chan_share__marketplace": 2.5,
+            "email_open_rate": -1.8,
+            "events_per_month__email_open": -1.6,
+            "events_per_month__email_click": -1.2,
+            "email_click_rate": -1.0,
+            "recency_days": 0.9,
+        }
+    )
+    assert name == "Marketplace-first, email unresponsive, quiet on email click"
