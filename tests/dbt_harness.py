@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,3 +47,17 @@ def run_dbt(args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None
         check=False,
     )
     return DbtResult(ok=completed.returncode == 0, output=completed.stdout + completed.stderr)
+
+
+def query_duckdb(path: Path, sql: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` from the DuckDB file at ``path``, opened read-only and closed again.
+
+    Closing matters: dbt, run next in a subprocess, cannot open a file another process holds.
+    """
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

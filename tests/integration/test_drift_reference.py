@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pytest
 
 from tests.conftest import DemoWarehouse
-
-
-def _query(path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+from tests.dbt_harness import query_duckdb
 
 
 def test_decile_edges_and_counts_match_numpy(demo_warehouse: DemoWarehouse) -> None:
     """The edges the model reads at compile time are the features' deciles, and every customer sits in one bin."""
     path = demo_warehouse.path
     bins: dict[tuple[str, str], dict[int, tuple[float | None, float | None, int]]] = defaultdict(dict)
-    for view, measure, bin_, lower, upper, customers in _query(
+    for view, measure, bin_, lower, upper, customers in query_duckdb(
         path,
         "select view, measure, bin, lower_edge, upper_edge, customers from main.segment_drift_reference "
         "where binning = 'deciles'",
@@ -32,7 +23,7 @@ def test_decile_edges_and_counts_match_numpy(demo_warehouse: DemoWarehouse) -> N
         bins[(view, measure)][bin_] = (lower, upper, customers)
     assert len(bins) >= 20
     for (view, measure), by_bin in bins.items():
-        column = [v for (v,) in _query(path, f'select "{measure}" from main.customer_features')]
+        column = [v for (v,) in query_duckdb(path, f'select "{measure}" from main.customer_features')]
         values = np.array([float(v) for v in column if v is not None])
         assert by_bin[-1][2] == len(column) - len(values), (view, measure)
         deciles = np.quantile(values, [i / 10 for i in range(1, 10)])

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from tests.conftest import DemoWarehouse
-from tests.dbt_harness import run_dbt
+from tests.dbt_harness import query_duckdb, run_dbt
 from tests.integration.hand_rfm import hand_rfm
 
 FEATURES = " ".join(
@@ -24,17 +24,9 @@ FEATURES = " ".join(
 )
 
 
-def _query(path: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _assert_rfm_matches_hand(path: Path, as_of: dt.date | None = None) -> int:
     expected_as_of, expected = hand_rfm(path, as_of)
-    rows = _query(
+    rows = query_duckdb(
         path,
         "select customer_id, as_of_date, recency_days, frequency, monetary_total, tenure_days, "
         "avg_order_value from main.customer_rfm",
@@ -60,7 +52,7 @@ def test_rfm_matches_hand_computation_for_every_customer(demo_warehouse: DemoWar
 
 
 def test_every_customer_gets_exactly_one_rfm_cell(demo_warehouse: DemoWarehouse) -> None:
-    rows = _query(
+    rows = query_duckdb(
         demo_warehouse.path,
         "select count(*), count(rfm_segment), count(distinct rfm_segment), min(r_score), max(r_score) "
         "from main.customer_rfm",
@@ -72,17 +64,17 @@ def test_every_customer_gets_exactly_one_rfm_cell(demo_warehouse: DemoWarehouse)
 
 
 def test_data_quality_counts_every_planted_defect(demo_warehouse: DemoWarehouse) -> None:
-    expected = dict(_query(demo_warehouse.path, "select reason, rows from raw.demo_dirty_rows_expected"))
+    expected = dict(query_duckdb(demo_warehouse.path, "select reason, rows from raw.demo_dirty_rows_expected"))
     counted = dict(
-        _query(
+        query_duckdb(
             demo_warehouse.path,
             "select reason, rows_excluded from main.data_quality where table_name = 'order_lines'",
         )
     )
     for reason, rows in expected.items():
         assert counted[reason] == rows, reason
-    lines = _query(demo_warehouse.path, "select count(*) from raw.order_lines")[0][0]
-    checked = _query(
+    lines = query_duckdb(demo_warehouse.path, "select count(*) from raw.order_lines")[0][0]
+    checked = query_duckdb(
         demo_warehouse.path,
         "select count(*), count(dq_reason) from main.int_order_lines_checked",
     )[0]
@@ -132,15 +124,15 @@ def test_past_as_of_date_reproduces_what_was_known_then(demo_warehouse: DemoWare
     )
     assert result.ok, result.output
     in_scope = _assert_rfm_matches_hand(past, as_of)
-    later_only = _query(
+    later_only = query_duckdb(
         past,
         f"select count(distinct customer_id) from main.int_order_lines_checked where dq_reason is null "
         f"and customer_id not in (select customer_id from main.int_order_lines_checked "
         f"where dq_reason is null and ordered_at < date '{as_of}')",
     )[0][0]
     assert later_only > 0, "the demo should hold customers whose first order is after the date"
-    assert _query(past, "select max(last_order_at) from main.customer_rfm")[0][0] < dt.datetime(2026, 4, 1)
-    assert in_scope < _query(demo_warehouse.path, "select count(*) from main.customer_rfm")[0][0]
+    assert query_duckdb(past, "select max(last_order_at) from main.customer_rfm")[0][0] < dt.datetime(2026, 4, 1)
+    assert in_scope < query_duckdb(demo_warehouse.path, "select count(*) from main.customer_rfm")[0][0]
 
 
 @pytest.fixture(scope="module")
@@ -153,13 +145,13 @@ def minimal_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_minimal_input_contract_builds_and_computes_rfm(minimal_warehouse: Path) -> None:
-    columns = [r[0] for r in _query(minimal_warehouse, "describe raw.order_lines")]
+    columns = [r[0] for r in query_duckdb(minimal_warehouse, "describe raw.order_lines")]
     assert sorted(columns) == sorted(["order_id", "customer_id", "ordered_at", "quantity", "unit_price"])
     result = run_dbt(["build", "--indirect-selection", "cautious", "--select", FEATURES], minimal_warehouse)
     assert result.ok, result.output
     assert "optional source table" in result.output and "products" in result.output
     _assert_rfm_matches_hand(minimal_warehouse)
-    feature_columns = {r[0] for r in _query(minimal_warehouse, "describe main.customer_features")}
+    feature_columns = {r[0] for r in query_duckdb(minimal_warehouse, "describe main.customer_features")}
     assert not any(c.startswith(("cat_share__", "chan_share__", "events_per_month__")) for c in feature_columns)
 
 

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from segmentation.backfill import backfill_command
-from tests.dbt_harness import REPO_ROOT, run_dbt
+from tests.dbt_harness import REPO_ROOT, query_duckdb, run_dbt
 
 pytestmark = pytest.mark.dbt
 
@@ -89,19 +89,11 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfilled]
     yield Backfilled(path, profiles, env, output)
 
 
-def query(path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def table_hashes(path: Path) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent content hash of every recorded table."""
     hashes = {}
     for table in RECORDED:
-        rows = query(path, f"select cast(t as varchar) from main.{table} as t")
+        rows = query_duckdb(path, f"select cast(t as varchar) from main.{table} as t")
         digest = hashlib.sha256("\n".join(sorted(r[0] for r in rows)).encode()).hexdigest()
         hashes[table] = (len(rows), digest)
     return hashes
@@ -110,7 +102,7 @@ def table_hashes(path: Path) -> dict[str, tuple[int, str]]:
 def history_by_date(path: Path) -> dict[tuple[str, date], dict[int, int]]:
     """(view, as_of_date) -> {customer_id: segment_id}."""
     out: dict[tuple[str, date], dict[int, int]] = defaultdict(dict)
-    for view, as_of, customer, segment in query(
+    for view, as_of, customer, segment in query_duckdb(
         path, "select view, as_of_date, customer_id, segment_id from main.segment_history"
     ):
         out[(view, as_of)][customer] = segment
@@ -124,14 +116,16 @@ def test_backfill_reports_progress_for_every_date(backfilled: Backfilled) -> Non
 
 
 def test_history_holds_every_date_and_view_once(backfilled: Backfilled) -> None:
-    rows = query(
+    rows = query_duckdb(
         backfilled.path,
         "select as_of_date, view, count(*), count(distinct customer_id) from main.segment_history group by 1, 2",
     )
     assert {(r[0], r[1]) for r in rows} == {(d, v) for d in DATES for v in ("value", "behavioral", "channel", "rfm")}
     assert all(r[2] == r[3] for r in rows), "a customer appears twice in a view on one date"
     in_scope = dict(
-        query(backfilled.path, "select as_of_date, count(*) from main.segment_history where view = 'rfm' group by 1")
+        query_duckdb(
+            backfilled.path, "select as_of_date, count(*) from main.segment_history where view = 'rfm' group by 1"
+        )
     )
     assert all(count == in_scope[as_of] for as_of, _, count, _ in rows), "views disagree on who is in scope"
     assert in_scope[DATES[-1]] > in_scope[DATES[0]], "demo data should gain customers over the months"
@@ -140,7 +134,7 @@ def test_history_holds_every_date_and_view_once(backfilled: Backfilled) -> None:
 def test_transition_matrices_reconcile_exactly_with_history(backfilled: Backfilled) -> None:
     history = history_by_date(backfilled.path)
     cells: dict[tuple[str, date, date], dict[tuple[int | None, int | None], int]] = defaultdict(dict)
-    for view, from_date, to_date, source, target, customers in query(
+    for view, from_date, to_date, source, target, customers in query_duckdb(
         backfilled.path,
         "select view, from_date, to_date, from_segment_id, to_segment_id, customers from main.segment_transitions",
     ):
@@ -160,7 +154,7 @@ def test_migrations_are_exactly_the_changes(backfilled: Backfilled) -> None:
     history = history_by_date(backfilled.path)
     recorded = {
         (view, to_date, customer): (source, target, kind)
-        for view, to_date, customer, source, target, kind in query(
+        for view, to_date, customer, source, target, kind in query_duckdb(
             backfilled.path,
             "select view, to_date, customer_id, from_segment_id, to_segment_id, migration_type"
             " from main.segment_migrations",
@@ -184,7 +178,7 @@ def test_migrations_are_exactly_the_changes(backfilled: Backfilled) -> None:
 
 
 def test_reconciliation_audit_agrees(backfilled: Backfilled) -> None:
-    rows = query(
+    rows = query_duckdb(
         backfilled.path,
         "select count(*), count(*) filter (where customers_in_cells <> customers_on_either_date"
         " or customers_in_from_cells <> customers_on_from_date or customers_in_to_cells <> customers_on_to_date)"
@@ -196,17 +190,17 @@ def test_reconciliation_audit_agrees(backfilled: Backfilled) -> None:
 def test_journey_triggers_ids_control_and_cool_down(backfilled: Backfilled) -> None:
     rules = {
         journey: (cooldown, pct)
-        for journey, cooldown, pct in query(
+        for journey, cooldown, pct in query_duckdb(
             backfilled.path, "select distinct journey, cooldown_days, control_pct from main.journey_rules"
         )
     }
-    triggers = query(
+    triggers = query_duckdb(
         backfilled.path,
         "select trigger_id, customer_id, journey, triggered_on, is_control, email from main.journey_triggers",
     )
     assert len(triggers) > 100
     assert {t[2] for t in triggers} >= {"win_back", "loyalty_invite"}
-    emails = dict(query(backfilled.path, "select customer_id, email from main.customer_features"))
+    emails = dict(query_duckdb(backfilled.path, "select customer_id, email from main.customer_features"))
     last: dict[tuple[int, str], date] = {}
     for trigger_id, customer, journey, triggered_on, is_control, email in sorted(triggers, key=lambda t: t[3]):
         assert trigger_id == hashlib.md5(f"{customer}|{journey}|{triggered_on.isoformat()}".encode()).hexdigest()
@@ -220,7 +214,7 @@ def test_journey_triggers_ids_control_and_cool_down(backfilled: Backfilled) -> N
 
 
 def test_drift_is_zero_against_itself_and_tracked_per_date(backfilled: Backfilled) -> None:
-    status = query(
+    status = query_duckdb(
         backfilled.path,
         "select as_of_date, view, model_version, reference_as_of_date, max_feature_psi, segment_share_psi,"
         " features_checked from main.segment_drift_status",
@@ -243,14 +237,14 @@ def test_feature_psi_matches_an_independent_computation(backfilled: Backfilled) 
     last = DATES[-1]
     drift = {
         (view, measure): (version, psi)
-        for view, measure, version, psi in query(
+        for view, measure, version, psi in query_duckdb(
             backfilled.path,
             "select view, measure, model_version, psi from main.segment_drift"
             f" where as_of_date = date '{last.isoformat()}' and measure_type = 'feature'",
         )
     }
     reference: dict[tuple[str, int, str], list[tuple[int, float | None, float]]] = defaultdict(list)
-    for view, version, measure, bin_, lower, share in query(
+    for view, version, measure, bin_, lower, share in query_duckdb(
         backfilled.path,
         "select view, model_version, measure, bin, lower_edge, share from main.segment_drift_reference"
         " where binning = 'deciles' order by bin",
@@ -260,7 +254,7 @@ def test_feature_psi_matches_an_independent_computation(backfilled: Backfilled) 
     for (view, measure), (version, psi) in drift.items():
         bins = reference[(view, version, measure)]
         edges = [lower for bin_, lower, _ in bins if bin_ >= 1]
-        values = [r[0] for r in query(backfilled.path, f'select "{measure}" from main.customer_features')]
+        values = [r[0] for r in query_duckdb(backfilled.path, f'select "{measure}" from main.customer_features')]
         counts: dict[int, int] = defaultdict(int)
         for value in values:
             counts[-1 if value is None else sum(1 for edge in edges if edge is not None and float(value) >= edge)] += 1
@@ -332,7 +326,7 @@ def test_control_share_holds_on_a_large_sample(tmp_path: Path) -> None:
     )
     assert built.ok, built.output
     assert "journey_control_share_within_tolerance" in built.output
-    shares = query(path, "select journey, control_pct, triggers, control_share from main.journey_summary")
+    shares = query_duckdb(path, "select journey, control_pct, triggers, control_share from main.journey_summary")
     assert len(shares) == 4
     for journey, pct, triggers, share in shares:
         assert triggers == 60000, journey

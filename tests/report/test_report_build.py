@@ -23,17 +23,10 @@ from segmentation.report.data import (
 )
 from segmentation.report.source import Missing, Source
 from tests.conftest import DemoWarehouse
+from tests.dbt_harness import query_duckdb
 from tests.report.pages import figures, missing_notes
 
 VIEWS = ("value", "behavioral", "channel")
-
-
-def _query(path: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_page_is_one_self_contained_file(demo_report: ReportResult) -> None:
@@ -62,7 +55,7 @@ def test_segment_sizes_and_names_come_from_the_warehouse(
     figs = figures(html)
     as_of = demo_report.as_of_date
     for view in VIEWS:
-        rows = _query(
+        rows = query_duckdb(
             demo_warehouse.path,
             "select segment_name, size from main.segment_profiles where view = ? and as_of_date = ?",
             [view, as_of],
@@ -72,7 +65,7 @@ def test_segment_sizes_and_names_come_from_the_warehouse(
         assert sorted(bars["x"]) == sorted(int(size) for _, size in rows)
         for name, _ in rows:
             assert str(name).replace("'", "&#39;") in html
-    customers = _query(demo_warehouse.path, "select count(*) from main.customer_rfm")[0][0]
+    customers = query_duckdb(demo_warehouse.path, "select count(*) from main.customer_rfm")[0][0]
     assert f"{customers:,}" in html
 
 
@@ -81,7 +74,7 @@ def test_k_selection_curves_show_every_stored_candidate(
 ) -> None:
     figs = figures(demo_report.path.read_text(encoding="utf-8"))
     for view in VIEWS:
-        (quality,) = _query(
+        (quality,) = query_duckdb(
             demo_warehouse.path,
             "select quality from main.segment_models where view = ? order by model_version desc limit 1",
             [view],
