@@ -8,7 +8,10 @@
   this model. Numeric features get bins between their deciles
   (var segments_drift_bins, default 10) - the standard PSI set-up; a bin's index
   is the number of edges at or below the value, so repeated deciles of a skewed
-  feature simply leave bins empty. Text features get one bin per frequent level
+  feature simply leave bins empty. The edges are read in one query at compile time
+  (segments_quantile_edges) and written in as exact literals, which keeps the
+  statement small enough for every engine's planner (Spark's included). Text
+  features get one bin per frequent level
   (var segments_drift_max_levels, default 20) plus one for the rest. Missing
   values are a bin of their own (-1), so a growing share of nulls is drift too.
 
