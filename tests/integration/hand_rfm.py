@@ -12,6 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
+
+from tests.dbt_harness import query_duckdb
 
 EXCLUDED_STATUSES = {"cancelled", "returned"}
 KNOWN_STATUSES = {"completed", *EXCLUDED_STATUSES}
@@ -35,12 +38,14 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def hand_rfm(duckdb_path: Path, as_of: dt.date | None = None) -> tuple[dt.date, dict[object, HandRfm]]:
-    """Return (as_of_date, {customer_id: HandRfm}) for the raw order lines in the file."""
+def hand_rfm(
+    duckdb_path: Path, as_of: dt.date | None = None, table: str = "raw.order_lines"
+) -> tuple[dt.date, dict[object, HandRfm]]:
+    """Return (as_of_date, {customer_id: HandRfm}) for the order lines in ``table`` (schema.name) of the file."""
     con = duckdb.connect(str(duckdb_path), read_only=True)
     try:
-        columns = _columns(con, "raw.order_lines")
-        rows = [dict(zip(columns, r, strict=True)) for r in con.execute("select * from raw.order_lines").fetchall()]
+        columns = _columns(con, table)
+        rows = [dict(zip(columns, r, strict=True)) for r in con.execute(f"select * from {table}").fetchall()]
     finally:
         con.close()
 
@@ -91,3 +96,27 @@ def hand_rfm(duckdb_path: Path, as_of: dt.date | None = None) -> tuple[dt.date, 
             tenure_days=(as_of - min(days)).days,
         )
     return as_of, result
+
+
+def assert_rfm_matches_hand(path: Path, as_of: dt.date | None = None, table: str = "raw.order_lines") -> int:
+    """Check main.customer_rfm against the hand computation for every customer; return how many there are."""
+    expected_as_of, expected = hand_rfm(path, as_of, table)
+    rows = query_duckdb(
+        path,
+        "select customer_id, as_of_date, recency_days, frequency, monetary_total, tenure_days, "
+        "avg_order_value from main.customer_rfm",
+    )
+    assert {r[0] for r in rows} == set(expected), "customers in scope differ from the hand computation"
+    for customer_id, as_of_date, recency, frequency, monetary, tenure, aov in rows:
+        hand = expected[customer_id]
+        assert as_of_date == expected_as_of
+        assert (recency, frequency, tenure) == (
+            hand.recency_days,
+            hand.frequency,
+            hand.tenure_days,
+        ), customer_id
+        assert Decimal(str(monetary)).quantize(Decimal("0.01")) == hand.monetary_total.quantize(Decimal("0.01")), (
+            customer_id
+        )
+        assert aov == pytest.approx(float(hand.monetary_total) / hand.frequency, abs=0.005)
+    return len(rows)

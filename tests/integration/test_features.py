@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -11,7 +10,7 @@ import pytest
 
 from tests.conftest import DemoWarehouse
 from tests.dbt_harness import query_duckdb, run_dbt
-from tests.integration.hand_rfm import hand_rfm
+from tests.integration.hand_rfm import assert_rfm_matches_hand
 
 FEATURES = " ".join(
     [
@@ -24,31 +23,8 @@ FEATURES = " ".join(
 )
 
 
-def _assert_rfm_matches_hand(path: Path, as_of: dt.date | None = None) -> int:
-    expected_as_of, expected = hand_rfm(path, as_of)
-    rows = query_duckdb(
-        path,
-        "select customer_id, as_of_date, recency_days, frequency, monetary_total, tenure_days, "
-        "avg_order_value from main.customer_rfm",
-    )
-    assert {r[0] for r in rows} == set(expected), "customers in scope differ from the hand computation"
-    for customer_id, as_of_date, recency, frequency, monetary, tenure, aov in rows:
-        hand = expected[customer_id]
-        assert as_of_date == expected_as_of
-        assert (recency, frequency, tenure) == (
-            hand.recency_days,
-            hand.frequency,
-            hand.tenure_days,
-        ), customer_id
-        assert Decimal(str(monetary)).quantize(Decimal("0.01")) == hand.monetary_total.quantize(Decimal("0.01")), (
-            customer_id
-        )
-        assert aov == pytest.approx(float(hand.monetary_total) / hand.frequency, abs=0.005)
-    return len(rows)
-
-
 def test_rfm_matches_hand_computation_for_every_customer(demo_warehouse: DemoWarehouse) -> None:
-    assert _assert_rfm_matches_hand(demo_warehouse.path) > 1000
+    assert assert_rfm_matches_hand(demo_warehouse.path) > 1000
 
 
 def test_every_customer_gets_exactly_one_rfm_cell(demo_warehouse: DemoWarehouse) -> None:
@@ -123,7 +99,7 @@ def test_past_as_of_date_reproduces_what_was_known_then(demo_warehouse: DemoWare
         past,
     )
     assert result.ok, result.output
-    in_scope = _assert_rfm_matches_hand(past, as_of)
+    in_scope = assert_rfm_matches_hand(past, as_of)
     later_only = query_duckdb(
         past,
         f"select count(distinct customer_id) from main.int_order_lines_checked where dq_reason is null "
@@ -150,7 +126,7 @@ def test_minimal_input_contract_builds_and_computes_rfm(minimal_warehouse: Path)
     result = run_dbt(["build", "--indirect-selection", "cautious", "--select", FEATURES], minimal_warehouse)
     assert result.ok, result.output
     assert "optional source table" in result.output and "products" in result.output
-    _assert_rfm_matches_hand(minimal_warehouse)
+    assert_rfm_matches_hand(minimal_warehouse)
     feature_columns = {r[0] for r in query_duckdb(minimal_warehouse, "describe main.customer_features")}
     assert not any(c.startswith(("cat_share__", "chan_share__", "events_per_month__")) for c in feature_columns)
 

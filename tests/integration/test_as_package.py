@@ -1,0 +1,128 @@
+"""The project used as a dbt package by another project (integration_tests/), fivetran style.
+
+A copy of integration_tests/ installs this repository as a local package, loads its own
+raw tables as seeds named shop_* in its own schema, points the package's source vars
+at them and runs `dbt build`. Everything the standalone project produces must come out
+the same way: RFM to the cent, every view segmented, CRM rows with emails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.dbt_harness import REPO_ROOT, query_duckdb
+from tests.integration.hand_rfm import assert_rfm_matches_hand
+
+AS_OF = dt.date(2026, 11, 1)  # integration_tests/dbt_project.yml pins as_of_date
+
+
+@dataclass(frozen=True)
+class PackageBuild:
+    path: Path
+    outputs: dict[str, str]
+
+
+def _dbt(project: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    dbt = Path(sys.executable).with_name("dbt")
+    return subprocess.run(
+        [str(dbt), *args, "--project-dir", str(project)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def package_build(tmp_path_factory: pytest.TempPathFactory) -> PackageBuild:
+    work = tmp_path_factory.mktemp("as-package")
+    project = work / "project"
+    shutil.copytree(REPO_ROOT / "integration_tests", project, ignore=shutil.ignore_patterns("target", "dbt_packages"))
+    # The copy lives elsewhere, so the local package path becomes absolute.
+    (project / "packages.yml").write_text(f"packages:\n  - local: {REPO_ROOT}\n")
+    profiles = work / "profiles"
+    profiles.mkdir()
+    shutil.copy(REPO_ROOT / "profiles.yml.example", profiles / "profiles.yml")
+    path = work / "shop.duckdb"
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(profiles),
+        "SEGMENTS_DUCKDB_PATH": str(path),
+        "SEGMENTS_TARGET": "duckdb",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_TARGET_PATH": str(work / "target"),
+    }
+    outputs = {}
+    for step in (["deps"], ["seed"], ["build"]):
+        completed = _dbt(project, step, env)
+        outputs[step[0]] = completed.stdout + completed.stderr
+        assert completed.returncode == 0, f"dbt {step[0]} failed:\n{outputs[step[0]]}"
+    return PackageBuild(path=path, outputs=outputs)
+
+
+def test_the_package_builds_on_the_projects_own_tables(package_build: PackageBuild) -> None:
+    output = package_build.outputs["build"]
+    assert "ERROR=0" in output and "WARN=0" in output, output
+    # The package's own demo location must not have been read: the sources follow the vars.
+    schemas = {
+        row[0]
+        for row in query_duckdb(package_build.path, "select distinct table_schema from information_schema.tables")
+    }
+    assert "raw" not in schemas
+
+
+def test_rfm_matches_a_hand_computation_from_the_shop_seeds(package_build: PackageBuild) -> None:
+    assert assert_rfm_matches_hand(package_build.path, AS_OF, table="main.shop_order_lines") > 250
+
+
+def test_every_line_is_counted_or_excluded_for_a_reason(package_build: PackageBuild) -> None:
+    (lines,) = query_duckdb(package_build.path, "select count(*) from main.shop_order_lines")[0]
+    reasons = dict(
+        query_duckdb(
+            package_build.path,
+            "select reason, rows_excluded from main.data_quality "
+            "where table_name = 'order_lines' and rows_excluded > 0",
+        )
+    )
+    (valid,) = query_duckdb(
+        package_build.path, "select count(*) from main.int_order_lines_checked where dq_reason is null"
+    )[0]
+    assert set(reasons) == {
+        "null_customer_id",
+        "non_positive_quantity",
+        "null_ordered_at",
+        "duplicate_line_key",
+        "unknown_status",
+    }
+    assert valid + sum(reasons.values()) == lines
+
+
+def test_every_view_segments_every_customer_in_scope(package_build: PackageBuild) -> None:
+    (in_scope,) = query_duckdb(package_build.path, "select count(*) from main.customer_rfm")[0]
+    per_view = query_duckdb(
+        package_build.path,
+        "select view, count(distinct customer_id), count(distinct segment_id), min(segment_name) is not null "
+        "from main.segment_assignments where as_of_date = ? group by view order by view",
+        [AS_OF],
+    )
+    assert [row[0] for row in per_view] == ["behavioral", "channel", "value"]
+    for view, customers, segments, named in per_view:
+        assert customers == in_scope, view
+        assert segments >= 2 and named, view
+    crm = query_duckdb(
+        package_build.path,
+        "select count(*), count(segments.email), count(distinct segments.email) "
+        "from main.customer_segments as segments inner join main.shop_customers as shop "
+        "on shop.customer_id = segments.customer_id and shop.email = segments.email",
+    )
+    assert crm == [(in_scope, in_scope, in_scope)]
