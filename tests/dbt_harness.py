@@ -18,7 +18,9 @@ class DbtResult:
     output: str
 
 
-def run_dbt(args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None = None) -> DbtResult:
+def run_dbt(
+    args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None = None, project_dir: Path = REPO_ROOT
+) -> DbtResult:
     """Run ``dbt <args>`` in a subprocess with SEGMENTS_DUCKDB_PATH pointing at ``duckdb_path``.
 
     A subprocess keeps each run's dbt state (adapter caches, flags) separate,
@@ -39,8 +41,8 @@ def run_dbt(args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None
     }
     dbt = Path(sys.executable).with_name("dbt")
     completed = subprocess.run(
-        [str(dbt), *args, "--project-dir", str(REPO_ROOT)],
-        cwd=REPO_ROOT,
+        [str(dbt), *args, "--project-dir", str(project_dir)],
+        cwd=project_dir,
         env=env,
         capture_output=True,
         text=True,

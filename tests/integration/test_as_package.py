@@ -9,16 +9,13 @@ the same way: RFM to the cent, every view segmented, CRM rows with emails.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.dbt_harness import REPO_ROOT, query_duckdb
+from tests.dbt_harness import REPO_ROOT, query_duckdb, run_dbt
 from tests.integration.hand_rfm import assert_rfm_matches_hand
 
 AS_OF = dt.date(2026, 11, 1)  # integration_tests/dbt_project.yml pins as_of_date
@@ -30,18 +27,6 @@ class PackageBuild:
     outputs: dict[str, str]
 
 
-def _dbt(project: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    dbt = Path(sys.executable).with_name("dbt")
-    return subprocess.run(
-        [str(dbt), *args, "--project-dir", str(project)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def package_build(tmp_path_factory: pytest.TempPathFactory) -> PackageBuild:
     work = tmp_path_factory.mktemp("as-package")
@@ -49,24 +34,12 @@ def package_build(tmp_path_factory: pytest.TempPathFactory) -> PackageBuild:
     shutil.copytree(REPO_ROOT / "integration_tests", project, ignore=shutil.ignore_patterns("target", "dbt_packages"))
     # The copy lives elsewhere, so the local package path becomes absolute.
     (project / "packages.yml").write_text(f"packages:\n  - local: {REPO_ROOT}\n")
-    profiles = work / "profiles"
-    profiles.mkdir()
-    shutil.copy(REPO_ROOT / "profiles.yml.example", profiles / "profiles.yml")
     path = work / "shop.duckdb"
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(profiles),
-        "SEGMENTS_DUCKDB_PATH": str(path),
-        "SEGMENTS_TARGET": "duckdb",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_LOG_PATH": str(work / "logs"),
-        "DBT_TARGET_PATH": str(work / "target"),
-    }
     outputs = {}
-    for step in (["deps"], ["seed"], ["build"]):
-        completed = _dbt(project, step, env)
-        outputs[step[0]] = completed.stdout + completed.stderr
-        assert completed.returncode == 0, f"dbt {step[0]} failed:\n{outputs[step[0]]}"
+    for step in ("deps", "seed", "build"):
+        result = run_dbt([step], path, project_dir=project)
+        outputs[step] = result.output
+        assert result.ok, f"dbt {step} failed:\n{result.output}"
     return PackageBuild(path=path, outputs=outputs)
 
 
