@@ -142,6 +142,8 @@ def render_results(console: Console, results: list[DestinationResult]) -> None:
             console.print(
                 f"{r.destination}: {r.stats.retries} retried request(s), {r.stats.rate_limited} rate-limit wait(s)"
             )
+        if r.stats.renewed_logins:
+            console.print(f"{r.destination}: the session expired and was renewed {r.stats.renewed_logins} time(s)")
         for f in r.failures:
             console.print(
                 f"[red]{r.destination}: {f['status']} {f['record_type']} "

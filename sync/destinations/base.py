@@ -79,6 +79,7 @@ class CallStats:
     retries: int = 0
     rate_limited: int = 0
     jobs: Counter[str] = field(default_factory=Counter)
+    renewed_logins: int = 0
 
     @property
     def total(self) -> int:

@@ -14,7 +14,10 @@ is treated as "already enrolled" as a second line of defence.
 
 ``simple-salesforce`` has no retries of its own: the connector gives it a
 :class:`RetryingSession` that retries 5xx answers and dropped connections with
-jittered exponential backoff.
+jittered exponential backoff. Sessions time out (after two hours without a call by
+default, sooner under an org's policy), so a username/password login logs in again
+when Salesforce answers 401 and repeats the call; a given access token cannot be
+renewed here, so its expiry stops the run with a message saying so.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import requests
 
@@ -46,6 +49,7 @@ from sync.ratelimit import Backoff
 from sync.secrets import SalesforceCredentials, redact
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 NULL_VALUE = "#N/A"
 _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
@@ -119,29 +123,35 @@ class SalesforceConnector:
         *,
         session: RetryingSession | None = None,
     ) -> None:
-        from simple_salesforce import Salesforce
-        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
-
         self.dest = dest
         self.session = session or RetryingSession(retry)
         self.stats = self.session.stats
+        self._credentials = credentials
+        self.sf = self._login()
+        self._workdir = Path(tempfile.mkdtemp(prefix="segments-sync-sf-"))
+
+    # -- helpers ---------------------------------------------------------------
+    def _login(self) -> Any:
+        from simple_salesforce import Salesforce
+        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+        credentials = self._credentials
         try:
             if credentials.uses_session:
-                self.sf = Salesforce(
+                return Salesforce(
                     instance_url=credentials.instance_url,
                     session_id=credentials.access_token,
-                    version=dest.api_version,
+                    version=self.dest.api_version,
                     session=self.session,
                 )
-            else:
-                self.sf = Salesforce(
-                    username=credentials.username,
-                    password=credentials.password,
-                    security_token=credentials.security_token,
-                    domain=credentials.domain,
-                    version=dest.api_version,
-                    session=self.session,
-                )
+            return Salesforce(
+                username=credentials.username,
+                password=credentials.password,
+                security_token=credentials.security_token,
+                domain=credentials.domain,
+                version=self.dest.api_version,
+                session=self.session,
+            )
         except SalesforceAuthenticationFailed as exc:
             raise DestinationError(
                 f"Salesforce login failed: {redact(exc)}. Check SALESFORCE_USERNAME, "
@@ -149,9 +159,31 @@ class SalesforceConnector:
             ) from None
         except requests.RequestException as exc:
             raise DestinationError(f"cannot reach Salesforce: {redact(exc)}") from None
-        self._workdir = Path(tempfile.mkdtemp(prefix="segments-sync-sf-"))
 
-    # -- helpers ---------------------------------------------------------------
+    def with_session(self, fn: Callable[[], _T]) -> _T:
+        """Run ``fn``; if the session has expired and a password login can renew it, log in again and rerun it once.
+
+        ``fn`` must reach Salesforce through ``self.sf`` when it runs (not a handle
+        taken before), so the rerun uses the new session. Every call is safe to
+        repeat: queries and describes read, a Bulk upsert keyed on the external ID
+        writes the same values again, and a repeated CampaignMember insert is
+        answered DUPLICATE_VALUE, which counts as enrolled.
+        """
+        from simple_salesforce.exceptions import SalesforceExpiredSession
+
+        try:
+            return fn()
+        except SalesforceExpiredSession:
+            if self._credentials.uses_session:
+                raise DestinationError(
+                    "Salesforce rejected the session (401): refresh SALESFORCE_ACCESS_TOKEN "
+                    "or use username/password login, which renews itself"
+                ) from None
+            log.info("Salesforce session expired: logging in again")
+            self.sf = self._login()
+            self.stats.renewed_logins += 1
+            return fn()
+
     def _guard(self, what: str, fn: Callable[[], Any]) -> Any:
         """Run a REST call; turn auth and transport failures into clear errors."""
         from simple_salesforce.exceptions import (
@@ -161,11 +193,11 @@ class SalesforceConnector:
         )
 
         try:
-            return fn()
+            return self.with_session(fn)
         except SalesforceExpiredSession:
             raise DestinationError(
-                f"Salesforce rejected the session while {what} (401): refresh "
-                "SALESFORCE_ACCESS_TOKEN or use username/password login"
+                f"Salesforce rejected a freshly renewed session while {what} (401): "
+                "check the integration user's session settings"
             ) from None
         except SalesforceResourceNotFound as exc:
             raise DestinationError(f"Salesforce: not found while {what}: {redact(exc)}") from None
@@ -183,8 +215,7 @@ class SalesforceConnector:
     # -- preflight and setup -----------------------------------------------------
     def preflight(self, distinct_values: DistinctValues) -> list[str]:
         """Check the object's fields (describe) and the journey campaigns exist."""
-        sobject = getattr(self.sf, self.dest.object)
-        described = self._guard(f"describing {self.dest.object}", sobject.describe)
+        described = self._guard(f"describing {self.dest.object}", lambda: getattr(self.sf, self.dest.object).describe())
         fields = {f["name"].lower(): f for f in described.get("fields", [])}
         key = self.dest.match_key.field
         key_meta = fields.get(key.lower())
@@ -292,17 +323,21 @@ class SalesforceConnector:
     def bulk(self, object_name: str) -> Any:
         return getattr(self.sf.bulk2, object_name)
 
-    def job_results(self, bulk: Any, job_id: str) -> Iterator[tuple[str, dict[str, str]]]:
+    def run_bulk(self, object_name: str, operation: str, **kwargs: Any) -> Any:
+        """``sf.bulk2.<object_name>.<operation>(**kwargs)``, through a fresh session if the old one expired."""
+        return self.with_session(lambda: getattr(self.bulk(object_name), operation)(**kwargs))
+
+    def job_results(self, object_name: str, job_id: str) -> Iterator[tuple[str, dict[str, str]]]:
         """Yield (kind, row) for every successful, failed and unprocessed row of a job."""
         for kind, getter in (
-            ("success", bulk.get_successful_records),
-            ("failed", bulk.get_failed_records),
-            ("unprocessed", bulk.get_unprocessed_records),
+            ("success", "get_successful_records"),
+            ("failed", "get_failed_records"),
+            ("unprocessed", "get_unprocessed_records"),
         ):
             path = self._workdir / f"{job_id}-{kind}.csv"
 
-            def download(get: Any = getter, target: Path = path) -> Any:
-                return get(job_id, file=str(target))
+            def download(get: str = getter, target: Path = path) -> Any:
+                return getattr(self.bulk(object_name), get)(job_id, file=str(target))
 
             self._guard(f"reading {kind} results of job {job_id}", download)
             with path.open(newline="", encoding="utf-8") as handle:
@@ -375,10 +410,11 @@ class SalesforceContactSink:
             return
         pending = self._pending
         self._pending = {}
-        bulk = self.connector.bulk(self.dest.object)
         self.connector.stats.jobs[self.dest.object] += 1
         try:
-            jobs = bulk.upsert(
+            jobs = self.connector.run_bulk(
+                self.dest.object,
+                "upsert",
                 csv_file=str(self.path),
                 external_id_field=self.dest.match_key.field,
                 wait=cast(int, self.dest.bulk_poll_seconds),
@@ -394,7 +430,7 @@ class SalesforceContactSink:
         key_field = self.dest.match_key.field
         try:
             for job in jobs:
-                for kind, row in self.connector.job_results(bulk, str(job["job_id"])):
+                for kind, row in self.connector.job_results(self.dest.object, str(job["job_id"])):
                     key = row.get(key_field, "")
                     if key not in pending or key in done:
                         continue
@@ -506,10 +542,11 @@ class SalesforceEnrollmentSink:
             for campaign, contact in to_insert:
                 first = pairs[(campaign, contact)][0]
                 writer.writerow([first.target_id, first.contact_id] + ([status] if status else []))
-        bulk = self.connector.bulk("CampaignMember")
         self.connector.stats.jobs["CampaignMember"] += 1
         try:
-            jobs = bulk.insert(csv_file=str(path), wait=cast(int, self.dest.bulk_poll_seconds))
+            jobs = self.connector.run_bulk(
+                "CampaignMember", "insert", csv_file=str(path), wait=cast(int, self.dest.bulk_poll_seconds)
+            )
         except Exception as exc:
             message = f"CampaignMember Bulk insert failed: {_short(exc)}"
             return [_enrolled(r, "failed", error=message) for p in to_insert for r in pairs[p]]
@@ -518,7 +555,7 @@ class SalesforceEnrollmentSink:
         done: dict[tuple[str, str], Outcome | None] = {}
         results: list[Outcome] = []
         for job in jobs:
-            for kind, row in self.connector.job_results(bulk, str(job["job_id"])):
+            for kind, row in self.connector.job_results("CampaignMember", str(job["job_id"])):
                 pair = (str(row.get("CampaignId", ""))[:15], str(row.get(member, ""))[:15])
                 if pair not in pairs or pair in done:
                     continue

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -17,6 +19,7 @@ from sync.secrets import SalesforceCredentials
 from tests.sync.checks import (
     assert_campaign_members,
     assert_salesforce_matches,
+    seed_all,
     seed_salesforce_fields,
 )
 from tests.sync.conftest import Crm, Warehouse, build_warehouse, segment_row, write_config
@@ -233,3 +236,55 @@ def test_leads_and_their_campaign_members(tmp_path: Path, warehouse: Warehouse, 
     assert members and all(m.get("LeadId") and not m.get("ContactId") for m in members)
     assert run_cli(config, "run")[0] == EXIT_OK
     assert len(crm.sf.members()) == len(members)
+
+
+def _log_in_with_a_password(monkeypatch: pytest.MonkeyPatch, crm: Crm) -> None:
+    """Username/password credentials; simple-salesforce's SOAP login URL is pointed at the fake."""
+    for name in ("SALESFORCE_ACCESS_TOKEN", "SALESFORCE_INSTANCE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SALESFORCE_USERNAME", crm.sf.username)
+    monkeypatch.setenv("SALESFORCE_PASSWORD", crm.sf.password)
+    monkeypatch.setenv("SALESFORCE_SECURITY_TOKEN", crm.sf.security_token)
+    original = RetryingSession.request
+
+    def to_fake(self: RetryingSession, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        return original(
+            self, method, str(url).replace("https://login.salesforce.com", crm.sf_server.url), *args, **kwargs
+        )
+
+    monkeypatch.setattr(RetryingSession, "request", to_fake)
+
+
+def test_an_expired_password_session_is_renewed_mid_run(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions time out during long runs: the sync logs in again and repeats the call, losing nothing."""
+    seed_all(crm)
+    crm.sf.unique_members = True  # as in a real org: a repeated CampaignMember insert answers DUPLICATE_VALUE
+    crm.sf.session_lifetime_calls = 6
+    _log_in_with_a_password(monkeypatch, crm)
+    code, out = run_cli(sf_config(tmp_path, warehouse, crm), "run")
+    assert code == EXIT_OK, out
+    renewed = re.search(r"session expired and was renewed (\d+) time", out)
+    assert renewed and int(renewed.group(1)) >= 2, out
+    assert_salesforce_matches(warehouse, crm)
+    assert_campaign_members(warehouse, crm)
+
+
+def test_an_expired_access_token_stops_cleanly_and_the_next_run_catches_up(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm
+) -> None:
+    """A given token cannot be renewed here: the run says so, records nothing as sent, and a rerun completes."""
+    seed_all(crm)
+    config = sf_config(tmp_path, warehouse, crm)
+    crm.sf.session_lifetime_calls = 2  # enough for the preflight, not for the Bulk job
+    code, out = run_cli(config, "run")
+    assert code == EXIT_FAILED
+    assert "refresh SALESFORCE_ACCESS_TOKEN" in " ".join(out.split())
+    assert crm.sf.by_external_id("Contact", "Customer_Id__c") == {}
+    crm.sf.session_lifetime_calls = None
+    crm.sf.sessions.add(crm.sf.access_token)
+    code, out = run_cli(config, "run")
+    assert code == EXIT_OK, out
+    assert_salesforce_matches(warehouse, crm)
+    assert_campaign_members(warehouse, crm)

@@ -104,6 +104,10 @@ class FakeSalesforce:
         self.security_token = security_token
         self.version = version
         self.sessions = {access_token}
+        # Every session expires after this many authenticated calls (None: never),
+        # standing in for the org's session timeout during a long run.
+        self.session_lifetime_calls: int | None = None
+        self._calls_in_session: dict[str, int] = {}
         self.base_url = ""  # set by the test fixture once the server has a port
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in STANDARD_FIELDS}
@@ -187,7 +191,7 @@ class FakeSalesforce:
             return self._soap_login(request)
         if path.startswith("/services/Soap/m/"):
             return self._metadata(request)
-        if request.bearer not in self.sessions:
+        if request.bearer not in self.sessions or self._session_expires(request.bearer):
             return Response.of_json(
                 [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
                 401,
@@ -212,6 +216,17 @@ class FakeSalesforce:
         return Response.of_json(
             [{"message": f"not implemented: {request.method} {path}", "errorCode": "NOT_FOUND"}], 404
         )
+
+    def _session_expires(self, session: str | None) -> bool:
+        if self.session_lifetime_calls is None or session is None:
+            return False
+        with self.lock:
+            calls = self._calls_in_session.get(session, 0) + 1
+            self._calls_in_session[session] = calls
+            if calls > self.session_lifetime_calls:
+                self.sessions.discard(session)
+                return True
+        return False
 
     # -- login --------------------------------------------------------------------
     def _soap_login(self, request: Request) -> Response:
