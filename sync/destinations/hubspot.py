@@ -527,12 +527,15 @@ class HubSpotEnrollmentSink:
         self.connector = connector
         self.dest = connector.dest
         self._buffers: dict[str, list[EnrollmentRequest]] = {}
+        # The distinct contact ids in each list's buffer, kept beside it.
+        self._contact_ids: dict[str, set[str]] = {}
         self.stale_contacts: set[str] = set()
 
     def add(self, request: EnrollmentRequest) -> list[Outcome]:
-        buffer = self._buffers.setdefault(request.target_id, [])
-        buffer.append(request)
-        if len({r.contact_id for r in buffer}) >= self.dest.list_batch_size:
+        self._buffers.setdefault(request.target_id, []).append(request)
+        contact_ids = self._contact_ids.setdefault(request.target_id, set())
+        contact_ids.add(request.contact_id)
+        if len(contact_ids) >= self.dest.list_batch_size:
             return self._flush_list(request.target_id)
         return []
 
@@ -549,13 +552,13 @@ class HubSpotEnrollmentSink:
         batch = self._buffers.get(list_id) or []
         if not batch:
             return []
-        ids = sorted({r.contact_id for r in batch})
+        ids = sorted(self._contact_ids[list_id])
         try:
             response = self.connector._call("list_add", self.connector._memberships_api.add, list_id, ids)
         except HubSpotRequestError as exc:
-            self._buffers.pop(list_id, None)
+            self._forget_list(list_id)
             return [_enroll_outcome(r, "failed", str(exc)) for r in batch]
-        self._buffers.pop(list_id, None)
+        self._forget_list(list_id)
         missing = {str(i) for i in response.record_ids_missing or []}
         outcomes = []
         for req in batch:
@@ -572,6 +575,10 @@ class HubSpotEnrollmentSink:
             else:
                 outcomes.append(_enroll_outcome(req, "succeeded"))
         return outcomes
+
+    def _forget_list(self, list_id: str) -> None:
+        self._buffers.pop(list_id, None)
+        self._contact_ids.pop(list_id, None)
 
 
 def _enroll_outcome(req: EnrollmentRequest, status: str, error: str | None = None) -> Outcome:

@@ -130,3 +130,43 @@ def test_key_validation() -> None:
     email = _dest(field="email", column="email")
     assert validate_key(email, "a@b.co") is None
     assert "not an email" in (validate_key(email, "nobody") or "")
+
+
+def test_hubspot_list_batches_count_distinct_contacts() -> None:
+    from types import SimpleNamespace
+
+    from sync.config import HubSpotDestination
+    from sync.destinations.base import EnrollmentRequest
+    from sync.destinations.hubspot import HubSpotEnrollmentSink
+
+    calls: list[tuple[str, list[str]]] = []
+
+    def call(kind: str, fn: object, list_id: str, ids: list[str]) -> SimpleNamespace:
+        calls.append((list_id, ids))
+        return SimpleNamespace(record_ids_missing=[])
+
+    dest = HubSpotDestination(
+        name="hs",
+        type="hubspot",
+        object="contacts",
+        match_key=MatchKey(column="email", field="email"),
+        fields=(),
+        journeys={},
+        constants={},
+        list_batch_size=2,
+    )
+    sink = HubSpotEnrollmentSink(SimpleNamespace(dest=dest, _call=call, _memberships_api=SimpleNamespace(add=None)))  # type: ignore[arg-type]
+
+    def enroll(trigger: str, list_id: str, contact: str) -> list[str]:
+        request = EnrollmentRequest(trigger, list_id, contact, f"k{contact}", "h")
+        return [o.key for o in sink.add(request)]
+
+    assert enroll("t1", "L1", "7") == []
+    assert enroll("t2", "L1", "7") == []  # the same contact twice is one member
+    assert enroll("t3", "L2", "8") == []  # another list keeps its own count
+    assert enroll("t4", "L1", "9") == ["t1", "t2", "t4"]
+    assert calls == [("L1", ["7", "9"])]
+    assert enroll("t5", "L1", "7") == []  # a flushed list counts from zero again
+    assert [o.key for o in sink.flush()] == ["t3", "t5"]
+    assert calls[1:] == [("L2", ["8"]), ("L1", ["7"])]
+    assert sink.unsent() == []
