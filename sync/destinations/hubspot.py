@@ -433,7 +433,6 @@ class HubSpotContactSink:
         if outcomes and all(o.status == "failed" for o in outcomes):
             self._consecutive_failures += 1
             if self._consecutive_failures >= _MAX_CONSECUTIVE_BATCH_FAILURES:
-                self._buffer = []
                 raise GiveUp(outcomes, "HubSpot failed 3 batches in a row; stopping the run")
         else:
             self._consecutive_failures = 0
