@@ -216,36 +216,12 @@ class SparkSessionWarehouse:
         """The session is shared with anything else in this process; it stays up."""
 
 
-def _rollback_on_error_warehouse() -> type:
-    """sync's DbtAdapterWarehouse whose ``exists`` also works on PostgreSQL.
-
-    A failed probe (``select * from missing_table``) aborts the open Postgres
-    transaction, and every later statement then fails; rolling back after the probe
-    keeps the connection usable. (Reported upstream to the sync module.)
-    """
-    from sync.errors import WarehouseError
-    from sync.warehouse import DbtAdapterWarehouse
-
-    class _Warehouse(DbtAdapterWarehouse):
-        def exists(self, relation: Any) -> bool:
-            try:
-                self.columns(relation)
-            except WarehouseError:
-                rollback = getattr(self._handle, "rollback", None)
-                if callable(rollback):
-                    rollback()
-                return False
-            return True
-
-    return _Warehouse
-
-
 def open_target(project_dir: Path, profiles_dir: str | None, profile: str | None, target: str | None) -> Any:
     """A connection to the warehouse of the dbt profile and target (sync's access layer)."""
     from sync.config import WarehouseConfig
     from sync.errors import ConfigError, WarehouseError
     from sync.profiles import resolve_target
-    from sync.warehouse import open_warehouse
+    from sync.warehouse import DbtAdapterWarehouse, open_warehouse
 
     config = WarehouseConfig(profile=profile, target=target, profiles_dir=profiles_dir, project_dir=str(project_dir))
     try:
@@ -254,7 +230,7 @@ def open_target(project_dir: Path, profiles_dir: str | None, profile: str | None
             return SparkSessionWarehouse(resolved.settings)
         if resolved.adapter_type == "duckdb":
             return open_warehouse(config)
-        return _rollback_on_error_warehouse()(resolved)
+        return DbtAdapterWarehouse(resolved)
     except (ConfigError, WarehouseError) as exc:
         raise FitError(str(exc)) from exc
 
