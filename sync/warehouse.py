@@ -152,6 +152,18 @@ def _clean_error(exc: BaseException) -> str:
     return REDACTOR.redact(" ".join(str(exc).split()))
 
 
+def _last_row_per_key(rows: Sequence[Sequence[Any]], key_idx: Sequence[int]) -> list[Sequence[Any]]:
+    """``rows`` with one row per key (the values at ``key_idx``): the last one given.
+
+    A batch may name the same key twice (e.g. two triggers of one member): ON CONFLICT
+    cannot update a row twice in one statement, and delete-then-insert would insert it twice.
+    """
+    unique: dict[tuple[Any, ...], Sequence[Any]] = {}
+    for row in rows:
+        unique[tuple(row[i] for i in key_idx)] = row
+    return list(unique.values())
+
+
 class DuckDBWarehouse:
     """A DuckDB file opened natively (no dbt in the hot path)."""
 
@@ -279,16 +291,11 @@ class DuckDBWarehouse:
     ) -> None:
         if not rows:
             return
-        # A batch may name the same key twice (e.g. two triggers of one member):
-        # ON CONFLICT cannot update a row twice in one statement, so keep the last.
         key_idx = [i for i, c in enumerate(columns) if c.name in key]
-        unique: dict[tuple[Any, ...], Sequence[Any]] = {}
-        for row in rows:
-            unique[tuple(row[i] for i in key_idx)] = row
         names = ", ".join(c.name for c in columns)
         updates = ", ".join(f"{c.name} = excluded.{c.name}" for c in columns if c.name not in key)
         self._with_registered(
-            self._arrow(columns, list(unique.values())),
+            self._arrow(columns, _last_row_per_key(rows, key_idx)),
             f"INSERT INTO {self.dialect.relation(relation)} ({names}) SELECT {names} FROM {{src}} "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
         )
@@ -453,11 +460,9 @@ class DbtAdapterWarehouse:
     ) -> None:
         key_idx = [i for i, c in enumerate(columns) if c.name in key]
         key_names = [columns[i].name for i in key_idx]
-        unique: dict[tuple[Any, ...], Sequence[Any]] = {}
-        for row in rows:
-            unique[tuple(row[i] for i in key_idx)] = row
-        deduped = list(unique.values())
+        deduped = _last_row_per_key(rows, key_idx)
         target = self.dialect.relation(relation)
+        names = ", ".join(c.name for c in columns)
         lit = self.dialect.literal
         for start in range(0, len(deduped), self._ROWS_PER_STATEMENT):
             chunk = deduped[start : start + self._ROWS_PER_STATEMENT]
@@ -466,7 +471,6 @@ class DbtAdapterWarehouse:
                 for row in chunk
             )
             self._run(f"DELETE FROM {target} WHERE {predicate}")
-            names = ", ".join(c.name for c in columns)
             self._run(f"INSERT INTO {target} ({names}) VALUES {self._values(chunk)}")
             self._commit()
 
