@@ -469,18 +469,8 @@ class Engine:
         wcfg = self.config.warehouse
         if wcfg.triggers_table is None:
             return
-        d = self.wh.dialect
-        key = key_expression(dest, trigger_key_column(dest, wcfg), d.string_type, alias="t")
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), 500):
-            chunk = ", ".join(d.literal(k) for k in ordered[start : start + 500])
-            self.wh.execute(
-                f"DELETE FROM {d.relation(self.ledger.state)} "
-                f"WHERE destination = {d.literal(dest.name)} AND record_type = 'enrollment' "
-                f"AND record_key IN (SELECT CAST(t.{wcfg.trigger_columns.trigger_id} AS "
-                f"{d.string_type}) FROM {d.relation(wcfg.triggers_table)} t "
-                f"WHERE {key} IN ({chunk}))"
-            )
+        key = key_expression(dest, trigger_key_column(dest, wcfg), self.wh.dialect.string_type, alias="t")
+        self.ledger.forget_enrollments(dest.name, keys, wcfg.triggers_table, wcfg.trigger_columns.trigger_id, key)
 
     def _count_pending_enrollments(self, dest: Destination, run_id: str, counts: RunCounts, why: Exception) -> None:
         requests = self._enrollment_requests(dest, run_id, counts)

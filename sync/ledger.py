@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -209,15 +209,29 @@ class Ledger:
 
     def forget(self, destination: str, record_type: RecordType, keys: Iterable[str]) -> None:
         """Drop state rows so the records are sent again (e.g. deleted in the CRM)."""
+        self._delete_state(destination, record_type, keys, lambda listed: listed)
+
+    def forget_enrollments(
+        self, destination: str, keys: Iterable[str], triggers: Relation, trigger_id: str, key: str
+    ) -> None:
+        """Drop the enrollment state of the triggers in ``triggers`` (alias ``t``) whose ``key`` is in ``keys``."""
+        d = self.wh.dialect
+        select = f"SELECT CAST(t.{trigger_id} AS {d.string_type}) FROM {d.relation(triggers)} t WHERE {key} IN "
+        self._delete_state(destination, "enrollment", keys, lambda listed: f"{select}({listed})")
+
+    def _delete_state(
+        self, destination: str, record_type: RecordType, keys: Iterable[str], record_keys: Callable[[str], str]
+    ) -> None:
+        """Delete state rows whose record_key is in ``record_keys(listed keys)``, 500 keys at a time."""
         key_list = sorted(set(keys))
         lit = self.wh.dialect.literal
         rel = self.wh.dialect.relation(self.state)
         for start in range(0, len(key_list), 500):
-            chunk = key_list[start : start + 500]
+            listed = ", ".join(lit(k) for k in key_list[start : start + 500])
             self.wh.execute(
                 f"DELETE FROM {rel} WHERE destination = {lit(destination)} "
                 f"AND record_type = {lit(record_type)} "
-                f"AND record_key IN ({', '.join(lit(k) for k in chunk)})"
+                f"AND record_key IN ({record_keys(listed)})"
             )
 
     def reset(self, destination: str) -> None:
