@@ -159,7 +159,7 @@ class Engine:
         """Formatted distinct non-null values of a segments column (enumeration options)."""
         rel = self.wh.dialect.relation(self.config.warehouse.segments_table)
         rows = self.wh.query(f"SELECT DISTINCT {column} AS v FROM {rel} WHERE {column} IS NOT NULL")
-        values = {format_value(r["v"], "hubspot") for r in rows}
+        values = {format_value(r["v"]) for r in rows}
         return {v for v in values if v is not None}
 
     def _connector(self, dest: Destination) -> Connector:

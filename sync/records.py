@@ -17,9 +17,9 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from sync.config import Destination, HubSpotDestination, Relation, WarehouseConfig
+from sync.config import Destination, Relation, WarehouseConfig
 from sync.errors import WarehouseError
 from sync.ledger import Ledger
 from sync.warehouse import Warehouse
@@ -31,7 +31,6 @@ CONTACT_ID_COL = "__sync_contact_id"
 
 DECIMAL_PLACES = 4
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-Flavor = Literal["salesforce", "hubspot"]
 
 
 def is_email_key(dest: Destination) -> bool:
@@ -45,7 +44,7 @@ def key_expression(dest: Destination, column: str, string_type: str, alias: str 
     return f"LOWER({expr})" if is_email_key(dest) else expr
 
 
-def format_value(value: Any, flavor: Flavor) -> str | None:
+def format_value(value: Any) -> str | None:
     """Format a warehouse value the way the CRM expects it (``None`` = clear)."""
     if value is None:
         return None
@@ -61,7 +60,7 @@ def format_value(value: Any, flavor: Flavor) -> str | None:
     if isinstance(value, decimal.Decimal):
         if value.is_finite() and value == value.to_integral_value():
             return str(int(value))
-        return format_value(float(value), flavor)
+        return format_value(float(value))
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -74,8 +73,7 @@ def format_value(value: Any, flavor: Flavor) -> str | None:
 
 def payload_for(dest: Destination, row: Mapping[str, Any]) -> dict[str, str | None]:
     """CRM field -> formatted value for one warehouse row (without the match key)."""
-    flavor: Flavor = "hubspot" if isinstance(dest, HubSpotDestination) else "salesforce"
-    payload: dict[str, str | None] = {m.field: format_value(row.get(m.column.lower()), flavor) for m in dest.fields}
+    payload: dict[str, str | None] = {m.field: format_value(row.get(m.column.lower())) for m in dest.fields}
     payload.update(dest.constants)
     return payload
 

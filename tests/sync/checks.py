@@ -78,7 +78,7 @@ def assert_salesforce_matches(wh: Warehouse, crm: Crm) -> None:
         record = contacts.get(str(row["customer_id"]))
         assert record is not None, f"customer {row['customer_id']} missing in Salesforce"
         for field, column in SF_FIELDS.items():
-            expected = format_value(row[column], "salesforce")
+            expected = format_value(row[column])
             assert record.get(field) == expected, (
                 f"customer {row['customer_id']}: Salesforce {field}={record.get(field)!r}, "
                 f"warehouse {column}={expected!r}"
@@ -93,7 +93,7 @@ def assert_hubspot_matches(wh: Warehouse, crm: Crm) -> None:
         assert contact is not None, f"{row['email']} missing in HubSpot"
         props = contact["properties"]
         for prop, column in HS_FIELDS.items():
-            expected = format_value(row[column], "hubspot")
+            expected = format_value(row[column])
             assert props.get(prop) == expected, (
                 f"{row['email']}: HubSpot {prop}={props.get(prop)!r}, warehouse {expected!r}"
             )

@@ -89,7 +89,7 @@ def test_backoff_is_jittered_exponential_and_capped() -> None:
     ],
 )
 def test_format_value(value: object, expected: str | None) -> None:
-    assert format_value(value, "hubspot") == expected
+    assert format_value(value) == expected
 
 
 def _dest(field: str = "Customer_Id__c", column: str = "customer_id") -> SalesforceDestination:
