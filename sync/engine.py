@@ -341,6 +341,16 @@ class Engine:
             stopped = exc
             buffered.extend(pending(r, redact(exc)) for r in sink.unsent())
 
+        def send(call: Callable[..., Iterable[Outcome]], *args: ContactRequest) -> None:
+            """Write what a sink call answers; stop the phase cleanly if the destination says so."""
+            try:
+                self._write_all(run_id, dest, call(*args), counts)
+            except DailyLimitReached as exc:
+                stop(exc)
+            except GiveUp as exc:
+                self._write(run_id, dest, exc.outcomes, counts)
+                stop(exc)
+
         for chunk in contact_candidates(self.wh, wcfg, dest, self.ledger, ignore_state=full):
             for cand in chunk:
                 counts.add("considered")
@@ -356,24 +366,12 @@ class Engine:
                 if stopped is not None:
                     buffered.append(pending(request, redact(stopped)))
                     continue
-                try:
-                    self._write(run_id, dest, sink.add(request), counts)
-                except DailyLimitReached as exc:
-                    stop(exc)
-                except GiveUp as exc:
-                    self._write(run_id, dest, exc.outcomes, counts)
-                    stop(exc)
+                send(sink.add, request)
             self._write(run_id, dest, buffered, counts)
             buffered = []
             self.progress.advance(len(chunk))
         if stopped is None:
-            try:
-                self._write_all(run_id, dest, sink.flush(), counts)
-            except DailyLimitReached as exc:
-                stop(exc)
-            except GiveUp as exc:
-                self._write(run_id, dest, exc.outcomes, counts)
-                stop(exc)
+            send(sink.flush)
         self._write(run_id, dest, buffered, counts)
         self.progress.stop()
         return stopped
@@ -436,22 +434,24 @@ class Engine:
         sink = connector.enrollment_sink()
         stopped: Exception | None = None
         self.progress.start(f"{dest.name}: journeys", None)
+
+        def send(call: Callable[..., list[Outcome]], *args: EnrollmentRequest) -> None:
+            """Write what a sink call answers; stop the phase cleanly if the destination says so."""
+            nonlocal stopped
+            try:
+                self._write(run_id, dest, call(*args), counts)
+            except (DailyLimitReached, GiveUp) as exc:
+                stopped = exc
+                self._write(run_id, dest, [_pending_enroll(r, exc) for r in sink.unsent()], counts)
+
         try:
             for request in self._enrollment_requests(dest, run_id, counts):
                 if stopped is not None:
                     self._write(run_id, dest, [_pending_enroll(request, stopped)], counts)
                     continue
-                try:
-                    self._write(run_id, dest, sink.add(request), counts)
-                except (DailyLimitReached, GiveUp) as exc:
-                    stopped = exc
-                    self._write(run_id, dest, [_pending_enroll(r, exc) for r in sink.unsent()], counts)
+                send(sink.add, request)
             if stopped is None:
-                try:
-                    self._write(run_id, dest, sink.flush(), counts)
-                except (DailyLimitReached, GiveUp) as exc:
-                    stopped = exc
-                    self._write(run_id, dest, [_pending_enroll(r, exc) for r in sink.unsent()], counts)
+                send(sink.flush)
         finally:
             if sink.stale_contacts:
                 self._forget_contacts(dest, sink.stale_contacts)
