@@ -153,6 +153,14 @@ def render_results(console: Console, results: list[DestinationResult]) -> None:
             console.print(f"{r.destination}: run {r.run_id} (see `segments sync status`)")
 
 
+# `segments sync status` shows the summary's counters but three enrollment ones.
+_STATUS_COLUMNS = tuple(
+    (label, name)
+    for label, name in _SUMMARY_COLUMNS
+    if name not in ("already_enrolled", "skipped_control", "enroll_pending")
+)
+
+
 def _fmt_time(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
@@ -166,23 +174,11 @@ def render_status(
         console.print("No sync runs recorded yet.")
         return
     table = Table(title="Last sync runs")
-    for col in (
-        "run",
-        "destination",
-        "started (UTC)",
-        "ended (UTC)",
-        "outcome",
-        "created",
-        "updated",
-        "unchanged",
-        "invalid",
-        "failed",
-        "pending",
-        "enrolled",
-        "enroll failed",
-        "API calls",
-    ):
+    for col in ("run", "destination", "started (UTC)", "ended (UTC)", "outcome"):
         table.add_column(col)
+    for label, _ in _STATUS_COLUMNS:
+        table.add_column(label)
+    table.add_column("API calls")
     for run in runs:
         outcome = run["outcome"]
         if outcome == "running" and run.get("ended_at") is None:
@@ -193,19 +189,7 @@ def render_status(
             _fmt_time(run["started_at"]),
             _fmt_time(run.get("ended_at")),
             outcome,
-            *(
-                str(run.get(f"n_{k}") or 0)
-                for k in (
-                    "created",
-                    "updated",
-                    "unchanged",
-                    "invalid",
-                    "failed",
-                    "pending",
-                    "enrolled",
-                    "enroll_failed",
-                )
-            ),
+            *(str(run.get(f"n_{name}") or 0) for _, name in _STATUS_COLUMNS),
             str(run.get("api_calls") or 0),
         )
     console.print(table)
