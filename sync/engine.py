@@ -119,10 +119,6 @@ class DestinationResult:
         return self.counts["failed"] + self.counts["enroll_failed"]
 
 
-def _kind(dest: Destination) -> str:
-    return "hubspot" if isinstance(dest, HubSpotDestination) else "salesforce"
-
-
 class Engine:
     """Runs plans, syncs and setups against one warehouse."""
 
@@ -143,7 +139,8 @@ class Engine:
     def _check_source(self, dest: Destination) -> None:
         wcfg = self.config.warehouse
         check_columns(self.wh, wcfg.segments_table, contact_columns_needed(dest))
-        if dest.journeys and wcfg.triggers_table is not None:
+        if self._triggers_enabled(dest):
+            assert wcfg.triggers_table is not None
             check_columns(self.wh, wcfg.triggers_table, trigger_columns_needed(dest, wcfg))
 
     def _total_rows(self) -> int | None:
@@ -178,7 +175,7 @@ class Engine:
         self._check_source(dest)
         wcfg = self.config.warehouse
         ledger = self.ledger if self.ledger.exists() else None
-        result = DestinationPlan(destination=dest.name, kind=_kind(dest))
+        result = DestinationPlan(destination=dest.name, kind=dest.type)
         for chunk in contact_candidates(self.wh, wcfg, dest, ledger, ignore_state=full):
             for cand in chunk:
                 if cand.invalid_reason:
@@ -225,7 +222,7 @@ class Engine:
         self.ledger.ensure()
         run_id = self.ledger.start_run(dest.name)
         counts = RunCounts()
-        result = DestinationResult(dest.name, _kind(dest), run_id, "running", counts, CallStats())
+        result = DestinationResult(dest.name, dest.type, run_id, "running", counts, CallStats())
         connector: Connector | None = None
         try:
             self._check_source(dest)
