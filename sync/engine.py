@@ -144,6 +144,9 @@ class Engine:
             check_columns(self.wh, wcfg.triggers_table, trigger_columns_needed(dest, wcfg))
 
     def _total_rows(self) -> int | None:
+        """Rows in the segments table, for a progress display (not counted when none is attached)."""
+        if isinstance(self.progress, _NoProgress):
+            return None
         try:
             rows = self.wh.query(
                 f"SELECT COUNT(*) AS n FROM {self.wh.dialect.relation(self.config.warehouse.segments_table)}"

@@ -170,3 +170,34 @@ def test_hubspot_list_batches_count_distinct_contacts() -> None:
     assert [o.key for o in sink.flush()] == ["t3", "t5"]
     assert calls[1:] == [("L2", ["8"]), ("L1", ["7"])]
     assert sink.unsent() == []
+
+
+def test_segments_are_counted_only_for_a_progress_display() -> None:
+    from sync.config import SyncConfig, WarehouseConfig
+    from sync.engine import Engine
+    from sync.warehouse import DIALECTS
+
+    class CountingWarehouse:
+        dialect = DIALECTS["duckdb"]
+
+        def __init__(self) -> None:
+            self.queries: list[str] = []
+
+        def query(self, sql: str) -> list[dict[str, int]]:
+            self.queries.append(sql)
+            return [{"n": 7}]
+
+    class Bar:
+        def start(self, description: str, total: int | None) -> None: ...
+
+        def advance(self, amount: int) -> None: ...
+
+        def stop(self) -> None: ...
+
+    config = SyncConfig(warehouse=WarehouseConfig(), destinations=())
+    quiet = CountingWarehouse()
+    assert Engine(config, quiet)._total_rows() is None  # type: ignore[arg-type]
+    assert quiet.queries == []
+    shown = CountingWarehouse()
+    assert Engine(config, shown, progress=Bar())._total_rows() == 7  # type: ignore[arg-type]
+    assert shown.queries == ["SELECT COUNT(*) AS n FROM main.customer_segments"]
