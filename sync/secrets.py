@@ -68,6 +68,11 @@ def redact(text: object) -> str:
     return REDACTOR.redact(text)
 
 
+def clean_error(exc: BaseException, limit: int | None = None) -> str:
+    """An exception's message on one line, redacted, cut at ``limit`` characters if given."""
+    return redact(" ".join(str(exc).split()))[:limit]
+
+
 class RedactingFilter(logging.Filter):
     """Logging filter that renders the message and removes secrets from it.
 

@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 from sync.config import Relation, WarehouseConfig
 from sync.errors import ConfigError, WarehouseError
 from sync.profiles import ResolvedTarget, resolve_target
-from sync.secrets import REDACTOR
+from sync.secrets import clean_error
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,6 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
-def _clean_error(exc: BaseException) -> str:
-    return REDACTOR.redact(" ".join(str(exc).split()))
-
-
 def _last_row_per_key(rows: Sequence[Sequence[Any]], key_idx: Sequence[int]) -> list[Sequence[Any]]:
     """``rows`` with one row per key (the values at ``key_idx``): the last one given.
 
@@ -182,7 +178,7 @@ class DuckDBWarehouse:
         try:
             self._con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
-            raise WarehouseError(f"cannot open DuckDB file {path}: {_clean_error(exc)}") from exc
+            raise WarehouseError(f"cannot open DuckDB file {path}: {clean_error(exc)}") from exc
         self._tmp_counter = 0
 
     def stream(self, sql: str, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
@@ -193,7 +189,7 @@ class DuckDBWarehouse:
             try:
                 reader = cursor.sql(sql).to_arrow_reader(batch_rows)
             except duckdb.Error as exc:
-                raise WarehouseError(f"query failed: {_clean_error(exc)}") from exc
+                raise WarehouseError(f"query failed: {clean_error(exc)}") from exc
             for batch in reader:
                 if batch.num_rows:
                     yield batch.to_pylist()
@@ -212,7 +208,7 @@ class DuckDBWarehouse:
             finally:
                 cursor.close()
         except duckdb.Error as exc:
-            raise WarehouseError(f"query failed: {_clean_error(exc)}") from exc
+            raise WarehouseError(f"query failed: {clean_error(exc)}") from exc
 
     def execute(self, sql: str) -> None:
         import duckdb
@@ -220,7 +216,7 @@ class DuckDBWarehouse:
         try:
             self._con.execute(sql)
         except duckdb.Error as exc:
-            raise WarehouseError(f"statement failed: {_clean_error(exc)}") from exc
+            raise WarehouseError(f"statement failed: {clean_error(exc)}") from exc
 
     def columns(self, relation: Relation) -> dict[str, str]:
         import duckdb
@@ -228,7 +224,7 @@ class DuckDBWarehouse:
         try:
             rel = self._con.sql(f"SELECT * FROM {self.dialect.relation(relation)} LIMIT 0")
         except duckdb.CatalogException as exc:
-            raise WarehouseError(f"table {relation} not found in {self.description}: {_clean_error(exc)}") from exc
+            raise WarehouseError(f"table {relation} not found in {self.description}: {clean_error(exc)}") from exc
         return {name.lower(): str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
 
     def exists(self, relation: Relation) -> bool:
@@ -266,7 +262,7 @@ class DuckDBWarehouse:
             cursor.register(name, table)
             cursor.execute(sql_template.format(src=name))
         except duckdb.Error as exc:
-            raise WarehouseError(f"write failed: {_clean_error(exc)}") from exc
+            raise WarehouseError(f"write failed: {clean_error(exc)}") from exc
         finally:
             try:
                 cursor.unregister(name)
@@ -326,7 +322,7 @@ class DbtAdapterWarehouse:
         except Exception as exc:
             raise WarehouseError(
                 f"dbt adapter {target.adapter_type!r} is not installed "
-                f"(pip install dbt-{target.adapter_type}): {_clean_error(exc)}"
+                f"(pip install dbt-{target.adapter_type}): {clean_error(exc)}"
             ) from exc
         settings = dict(target.settings)
         settings.pop("threads", None)
@@ -338,7 +334,7 @@ class DbtAdapterWarehouse:
         try:
             credentials = credentials_cls.from_dict(settings)
         except Exception as exc:
-            raise WarehouseError(f"invalid settings in {self.description}: {_clean_error(exc)}") from exc
+            raise WarehouseError(f"invalid settings in {self.description}: {clean_error(exc)}") from exc
         adapter_cls = get_adapter_class_by_name(target.adapter_type)
         self._manager = adapter_cls.ConnectionManager
         self._connections: list[Any] = []
@@ -348,7 +344,7 @@ class DbtAdapterWarehouse:
             try:
                 opened = adapter_cls.ConnectionManager.open(connection)
             except Exception as exc:
-                raise WarehouseError(f"cannot connect ({self.description}): {_clean_error(exc)}") from exc
+                raise WarehouseError(f"cannot connect ({self.description}): {clean_error(exc)}") from exc
             self._connections.append(opened)
             handle = opened.handle
             if not hasattr(handle, "cursor"):
@@ -371,7 +367,7 @@ class DbtAdapterWarehouse:
             try:
                 commit()
             except Exception as exc:  # some handles autocommit and refuse commit()
-                log.debug("commit not supported: %s", _clean_error(exc))
+                log.debug("commit not supported: %s", clean_error(exc))
 
     def _run(self, sql: str, handle: Any = None) -> Any:
         """Execute on a fresh cursor of ``handle`` (the writer by default).
@@ -386,7 +382,7 @@ class DbtAdapterWarehouse:
             cursor.execute(sql)
         except Exception as exc:
             self._rollback(handle)
-            raise WarehouseError(f"statement failed: {_clean_error(exc)}") from exc
+            raise WarehouseError(f"statement failed: {clean_error(exc)}") from exc
         return cursor
 
     @staticmethod
@@ -397,7 +393,7 @@ class DbtAdapterWarehouse:
             try:
                 rollback()
             except Exception as exc:  # autocommit handles have nothing to roll back
-                log.debug("rollback not supported: %s", _clean_error(exc))
+                log.debug("rollback not supported: %s", clean_error(exc))
 
     def stream(self, sql: str, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
         cursor = self._run(sql, self._reader)
@@ -479,7 +475,7 @@ class DbtAdapterWarehouse:
             try:
                 self._manager.close(connection)
             except Exception as exc:  # closing is best effort
-                log.debug("close failed: %s", _clean_error(exc))
+                log.debug("close failed: %s", clean_error(exc))
 
 
 def _duckdb_path(target: ResolvedTarget) -> Path:

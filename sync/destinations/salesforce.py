@@ -46,7 +46,7 @@ from sync.destinations.base import (
 from sync.errors import DestinationError
 from sync.ledger import Outcome
 from sync.ratelimit import Backoff
-from sync.secrets import SalesforceCredentials, redact
+from sync.secrets import SalesforceCredentials, clean_error, redact
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -420,7 +420,7 @@ class SalesforceContactSink:
                 wait=cast(int, self.dest.bulk_poll_seconds),
             )
         except Exception as exc:
-            message = f"Bulk upsert job failed: {_short(exc)}"
+            message = f"Bulk upsert job failed: {clean_error(exc, 1000)}"
             for key, (value_hash, action) in pending.items():
                 yield _contact_failed(key, value_hash, action, message)
             return
@@ -457,10 +457,6 @@ class SalesforceContactSink:
         for key, (value_hash, action) in pending.items():
             if key not in done:
                 yield _contact_failed(key, value_hash, action, missing)
-
-
-def _short(exc: BaseException) -> str:
-    return redact(" ".join(str(exc).split()))[:1000]
 
 
 def _contact_failed(key: str, value_hash: str, action: str, error: str) -> Outcome:
@@ -548,11 +544,11 @@ class SalesforceEnrollmentSink:
                 "CampaignMember", "insert", csv_file=str(path), wait=cast(int, self.dest.bulk_poll_seconds)
             )
         except Exception as exc:
-            message = f"CampaignMember Bulk insert failed: {_short(exc)}"
+            message = f"CampaignMember Bulk insert failed: {clean_error(exc, 1000)}"
             return [_enrolled(r, "failed", error=message) for p in to_insert for r in pairs[p]]
         finally:
             path.unlink(missing_ok=True)
-        done: dict[tuple[str, str], Outcome | None] = {}
+        done: set[tuple[str, str]] = set()
         results: list[Outcome] = []
         for job in jobs:
             for kind, row in self.connector.job_results("CampaignMember", str(job["job_id"])):
@@ -573,7 +569,7 @@ class SalesforceEnrollmentSink:
                     ]
                 else:
                     results += [_enrolled(r, "failed", error=error or "not processed") for r in reqs]
-                done[pair] = None
+                done.add(pair)
         for pair in to_insert:
             if pair not in done:
                 results += [_enrolled(r, "failed", error="Salesforce returned no result") for r in pairs[pair]]

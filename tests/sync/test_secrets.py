@@ -14,6 +14,7 @@ from sync.errors import MissingSecretError
 from sync.secrets import (
     REDACTOR,
     RedactingFilter,
+    clean_error,
     hubspot_credentials,
     redact,
     salesforce_credentials,
@@ -76,6 +77,14 @@ def test_log_filter_redacts_arguments_and_tracebacks() -> None:
     RedactingFilter().filter(record)
     assert record.getMessage() == "token=***"
     assert "s3cr3t-value" not in (record.exc_text or "") and "***" in (record.exc_text or "")
+
+
+def test_clean_error_is_one_redacted_line_cut_on_request() -> None:
+    REDACTOR.register("s3cr3t-value")
+    exc = RuntimeError("bad\n   request  with\ts3cr3t-value " + "x" * 2000)
+    assert clean_error(exc).startswith("bad request with *** xxx")
+    assert len(clean_error(exc)) == len("bad request with *** ") + 2000
+    assert clean_error(exc, 1000) == clean_error(exc)[:1000]
 
 
 def test_missing_token_in_cli_gives_clear_error(
