@@ -87,10 +87,7 @@ def _errors() -> Iterator[None]:
     """Turn expected errors into a message and an exit code (no traceback, no secret)."""
     try:
         yield
-    except ConfigError as exc:
-        click.echo(f"error: {redact(exc)}", err=True)
-        sys.exit(EXIT_CONFIG)
-    except WarehouseError as exc:
+    except (ConfigError, WarehouseError) as exc:
         click.echo(f"error: {redact(exc)}", err=True)
         sys.exit(EXIT_CONFIG)
     except SyncError as exc:
