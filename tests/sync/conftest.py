@@ -128,14 +128,17 @@ class Warehouse:
         finally:
             con.close()
 
-    def rows(self) -> list[dict[str, Any]]:
+    def _dicts(self, sql: str) -> list[dict[str, Any]]:
         con = self.connect(read_only=True)
         try:
-            cur = con.execute("SELECT * FROM main.customer_segments ORDER BY customer_id")
+            cur = con.execute(sql)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         finally:
             con.close()
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self._dicts("SELECT * FROM main.customer_segments ORDER BY customer_id")
 
     def add_triggers(self, rows: list[tuple[Any, ...]]) -> None:
         con = self.connect()
@@ -145,13 +148,7 @@ class Warehouse:
             con.close()
 
     def triggers(self) -> list[dict[str, Any]]:
-        con = self.connect(read_only=True)
-        try:
-            cur = con.execute("SELECT * FROM main.journey_triggers")
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        finally:
-            con.close()
+        return self._dicts("SELECT * FROM main.journey_triggers")
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         con = self.connect(read_only=True)

@@ -34,6 +34,11 @@ def _stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _indexed(prop: str, value: str) -> str:
+    """How a unique property's value is looked up: emails case-insensitively."""
+    return value.lower() if prop == "email" else value
+
+
 def _error(status: int, message: str, category: str = "VALIDATION_ERROR", **extra: Any) -> Response:
     body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
     return Response.of_json(body, status)
@@ -110,7 +115,7 @@ class FakeHubSpot:
 
     def contact_by(self, prop: str, value: str) -> dict[str, Any] | None:
         with self.lock:
-            cid = self.unique_index[prop].get(value.lower() if prop == "email" else value)
+            cid = self.unique_index[prop].get(_indexed(prop, value))
             return None if cid is None else self.contacts[cid]
 
     def delete_contact(self, contact_id: str) -> None:
@@ -119,7 +124,7 @@ class FakeHubSpot:
             for prop, index in self.unique_index.items():
                 value = contact["properties"].get(prop)
                 if value:
-                    index.pop(value.lower() if prop == "email" else value, None)
+                    index.pop(_indexed(prop, value), None)
             for members in self.list_members.values():
                 members.pop(contact_id, None)
 
@@ -330,7 +335,7 @@ class FakeHubSpot:
     def _apply(self, item: dict[str, Any]) -> dict[str, Any]:
         id_prop = item["idProperty"]
         key = str(item["id"])
-        index_key = key.lower() if id_prop == "email" else key
+        index_key = _indexed(id_prop, key)
         cid = self.unique_index[id_prop].get(index_key)
         now = _stamp()
         new = cid is None
@@ -339,7 +344,7 @@ class FakeHubSpot:
             self.contacts[cid] = {
                 "id": cid,
                 "properties": {
-                    id_prop: key.lower() if id_prop == "email" else key,
+                    id_prop: index_key,
                     "hs_object_id": cid,
                     "createdate": now,
                 },
@@ -355,7 +360,7 @@ class FakeHubSpot:
             else:
                 contact["properties"][name] = value
                 if name in self.unique_index or self.properties[name]["hasUniqueValue"]:
-                    self.unique_index[name][value.lower() if name == "email" else value] = cid
+                    self.unique_index[name][_indexed(name, value)] = cid
         contact["properties"]["lastmodifieddate"] = now
         contact["updatedAt"] = now
         props = {
@@ -380,7 +385,7 @@ class FakeHubSpot:
         results = []
         for item in body.get("inputs") or []:
             key = str(item.get("id"))
-            cid = self.unique_index[id_prop].get(key.lower() if id_prop == "email" else key) if id_prop else key
+            cid = self.unique_index[id_prop].get(_indexed(id_prop, key)) if id_prop else key
             contact = self.contacts.get(cid or "")
             if contact is None:
                 continue

@@ -66,6 +66,12 @@ STANDARD_FIELDS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+def _member_key(record: dict[str, Any]) -> tuple[str, str]:
+    """A CampaignMember's (campaign, contact or lead) pair, by 15-character IDs."""
+    person = record.get("ContactId") or record.get("LeadId") or ""
+    return str(record.get("CampaignId"))[:15], str(person)[:15]
+
+
 @dataclass
 class Job:
     id: str
@@ -111,15 +117,9 @@ class FakeSalesforce:
         self.base_url = ""  # set by the test fixture once the server has a port
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in STANDARD_FIELDS}
-        self.fields: dict[str, dict[str, dict[str, Any]]] = {
-            obj: {
-                f["name"].lower(): {"updateable": True, "createable": True, "externalId": False, "unique": False, **f}
-                for f in fields
-            }
-            for obj, fields in STANDARD_FIELDS.items()
-        }
-        for obj, extra in (custom_fields or {}).items():
-            for f in extra:
+        self.fields: dict[str, dict[str, dict[str, Any]]] = {}
+        for obj, fields in itertools.chain(STANDARD_FIELDS.items(), (custom_fields or {}).items()):
+            for f in fields:
                 self._add_field(obj, f)
         self.metadata: dict[tuple[str, str], dict[str, Any]] = {}
         self.jobs: dict[str, Job] = {}
@@ -138,8 +138,7 @@ class FakeSalesforce:
     def _put(self, obj: str, record: dict[str, Any]) -> None:
         self.records[obj][record["Id"]] = record
         if obj == "CampaignMember":
-            person = record.get("ContactId") or record.get("LeadId") or ""
-            self._members[(str(record.get("CampaignId"))[:15], str(person)[:15])] = record["Id"]
+            self._members[_member_key(record)] = record["Id"]
 
     def _get15(self, obj: str, record_id: str) -> dict[str, Any] | None:
         """Find a record by its 15- or 18-character ID (IDs here are 18 characters)."""
@@ -181,8 +180,7 @@ class FakeSalesforce:
         with self.lock:
             record = self.records[obj].pop(record_id, None)
             if obj == "CampaignMember" and record is not None:
-                person = record.get("ContactId") or record.get("LeadId") or ""
-                self._members.pop((str(record.get("CampaignId"))[:15], str(person)[:15]), None)
+                self._members.pop(_member_key(record), None)
 
     # -- dispatch -------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
