@@ -292,7 +292,7 @@ def _fit_view(
         k, quality["k_selection"], selected = _choose_k(points, config, log, previous_k)
 
     prev_centroids, shared, prev_ids = _warm_start(previous, transform)
-    if k == 1 or points.shape[1] == 0:
+    if k == 1:
         cluster_model, labels = _single_cluster(points, config.algorithm)
     else:
         init = _initial_centroids(points, k, config, prev_centroids, selected)
@@ -300,17 +300,9 @@ def _fit_view(
         cluster_model, labels = fit.model, fit.labels
     cluster_model, labels = _order_by_size(cluster_model, labels)
 
-    if previous is not None and prev_centroids is not None:
-        matching = match_segments(
-            cluster_model.centroids,
-            prev_centroids,
-            prev_ids,
-            max_segment_id,
-            config.match_threshold,
-            shared,
-        )
-    else:
-        matching = match_segments(cluster_model.centroids, None, [], max_segment_id, 0.0)
+    matching = match_segments(
+        cluster_model.centroids, prev_centroids, prev_ids, max_segment_id, config.match_threshold, shared
+    )
     seg_ids = np.asarray(matching.segment_ids, dtype=np.int64)
     label_ids = np.where(labels >= 0, seg_ids[np.maximum(labels, 0)], OUTLIER_SEGMENT_ID)
     quality["matching"] = {
