@@ -147,8 +147,8 @@ def _choose_k(
     solution that was scored)."""
     if config.algorithm == "hdbscan":
         return None, {"rule": "hdbscan chooses its own number of clusters"}, None
-    distinct = n_distinct_rows(points, max(config.k or 0, config.k_max) + 1)
     if config.k is not None:
+        distinct = n_distinct_rows(points, max(config.k, config.k_max) + 1)
         k = min(config.k, distinct)
         if k < config.k:
             log(f"view {config.view!r}: only {distinct} distinct customers; k reduced from {config.k} to {k}")
