@@ -265,11 +265,7 @@ def build_profiles(
                 part = dated[versions == version]
                 key = (as_of, int(version))
                 if key not in accs:
-                    accs[key] = ProfileAccumulator(
-                        [p.name for p in model.transform.numeric],
-                        {c.name: list(c.levels) for c in model.transform.categorical},
-                        [p.name for p in model.transform.numeric if p.log],
-                    )
+                    accs[key] = ProfileAccumulator.for_transform(model.transform)
                     conf[key] = {}
                 seg = part["segment_id"].to_numpy(dtype=np.int64)
                 accs[key].add(seg, part)

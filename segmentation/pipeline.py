@@ -31,7 +31,7 @@ from segmentation.drift import build_reference, psi
 from segmentation.matching import OUTLIER_SEGMENT_ID, match_segments
 from segmentation.model_store import SegmentModel
 from segmentation.naming import name_segments
-from segmentation.profiles import profile_frame
+from segmentation.profiles import ProfileAccumulator
 from segmentation.quality import bootstrap_stability, separation_metrics
 from segmentation.transforms import (
     TransformParams,
@@ -314,10 +314,9 @@ def fit_view(
             outlier_share=float(np.mean(labels == OUTLIER)) if len(labels) else 0.0,
         )
 
-        categorical = {c.name: list(c.levels) for c in transform.categorical}
-        numeric = [p.name for p in transform.numeric]
-        log_cols = [p.name for p in transform.numeric if p.log]
-        profiles = profile_frame(sample, label_ids, numeric, categorical, log_cols)
+        profiler = ProfileAccumulator.for_transform(transform)
+        profiler.add(label_ids, sample)
+        profiles = profiler.result()
         # a segment matched closely keeps its name; one that moved far is renamed
         keep = (
             {}
