@@ -24,7 +24,7 @@ import pandas as pd
 
 from segmentation.report.actions import TRAIT_Z, rfm_action, segment_action
 from segmentation.report.labels import feature_label, format_feature_value
-from segmentation.report.source import Missing, Source
+from segmentation.report.source import Missing, Source, quote_ident
 
 VIEW_ORDER: tuple[str, ...] = ("value", "behavioral", "channel")
 VIEW_TITLES: dict[str, str] = {
@@ -624,7 +624,7 @@ def load_sample(
         features = []
     if not features:
         return Missing("customer_features", f"has none of the features of view {view!r}")
-    select = ", ".join(f"f.{_ident(c)}" for c in features)
+    select = ", ".join(f"f.{quote_ident(c)}" for c in features)
     frame = src.frame(
         f"select * from (select a.segment_id, {select} "
         f"from {src.qualified('segment_assignments')} as a "
@@ -699,10 +699,6 @@ def projection_of(sample: ViewSample | Missing, model: ModelInfo | Missing) -> P
         n_total=sample.n_total,
         method=sample.method,
     )
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def load_size_history(src: Source, view: str) -> pd.DataFrame | Missing:
@@ -810,12 +806,12 @@ def _drift_from_relation(src: Source, view: str, threshold: float | None) -> Dri
     label_col = next((c for c in ("measure", "feature", "feature_name") if c in cols), None)
     if date_col is None or label_col is None:
         return None
-    label = f"cast({_ident(label_col)} as varchar)"
+    label = f"cast({quote_ident(label_col)} as varchar)"
     if "measure_type" in cols:
         label = f"case when measure_type = 'segment_share' then 'segment shares' else {label} end"
     limit = "max(cast(psi_threshold as double))" if "psi_threshold" in cols else "cast(null as double)"
     frame = src.frame(
-        f"select cast({_ident(date_col)} as date) as date, {label} as feature, "
+        f"select cast({quote_ident(date_col)} as date) as date, {label} as feature, "
         f"max(cast(psi as double)) as psi, {limit} as threshold "
         f"from {src.qualified('segment_drift')} where view = ? and psi is not null "
         "group by all order by 1, 2",
