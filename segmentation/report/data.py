@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -194,6 +195,19 @@ class ReportData:
 # --------------------------------------------------------------------------- helpers
 
 
+def in_view_order(views: Iterable[str]) -> tuple[str, ...]:
+    """The known views in ``VIEW_ORDER``, then any other view alphabetically."""
+    found = set(views)
+    return tuple(v for v in VIEW_ORDER if v in found) + tuple(sorted(found - set(VIEW_ORDER)))
+
+
+def in_rfm_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by ``rfm_segment`` in ``RFM_ORDER`` (other names last, alphabetically)."""
+    rank = {name: i for i, name in enumerate(RFM_ORDER)}
+    ranks = [rank.get(str(n), len(rank)) for n in frame["rfm_segment"]]
+    return frame.assign(rank=ranks).sort_values(["rank", "rfm_segment"]).drop(columns="rank").reset_index(drop=True)
+
+
 def _float(value: Any) -> float | None:
     if value is None:
         return None
@@ -269,7 +283,7 @@ def load_overview(src: Source, as_of: date | None) -> Overview:
                 [as_of],
             )
         }
-        views = tuple(v for v in VIEW_ORDER if v in found) + tuple(sorted(found - set(VIEW_ORDER)))
+        views = in_view_order(found)
         run_dates = tuple(
             d
             for d in (
@@ -350,13 +364,11 @@ def load_rfm(src: Source) -> RfmSection | Missing:
     revenue = segments["revenue"].sum()
     segments["share"] = segments["customers"] / total if total else 0.0
     segments["revenue_share"] = segments["revenue"] / revenue if revenue else 0.0
-    rank = {name: i for i, name in enumerate(RFM_ORDER)}
-    segments["rank"] = [rank.get(str(n), len(rank)) for n in segments["rfm_segment"]]
-    segments = segments.sort_values(["rank", "rfm_segment"]).drop(columns="rank")
+    segments = in_rfm_order(segments)
     segments["action"] = [rfm_action(str(n)) for n in segments["rfm_segment"]]
     return RfmSection(
         grid=grid,
-        segments=segments.reset_index(drop=True),
+        segments=segments,
         transitions=load_transitions(src, RFM_VIEW),
     )
 
