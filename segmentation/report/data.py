@@ -564,6 +564,7 @@ def load_profiles(src: Source, view: str, as_of: date | None) -> list[SegmentPro
 class ViewSample:
     """A seeded sample of a view's customers in the feature space of its model."""
 
+    as_of_date: date | None  # the run the customers were sampled from
     matrix: np.ndarray
     columns: list[str]
     segment_ids: np.ndarray
@@ -662,6 +663,7 @@ def load_sample(
         from segmentation.transforms import apply_transform
 
         return ViewSample(
+            as_of_date=as_of,
             matrix=apply_transform(transform, frame),
             columns=list(transform.output_columns),
             segment_ids=frame["segment_id"].astype(int).to_numpy(),
@@ -676,6 +678,7 @@ def load_sample(
     std = values.std(axis=0)
     matrix = (values - values.mean(axis=0)) / np.where(std > 0, std, 1.0)
     return ViewSample(
+        as_of_date=as_of,
         matrix=matrix,
         columns=features,
         segment_ids=frame["segment_id"].astype(int).to_numpy(),
@@ -885,10 +888,9 @@ def drift_from_model(
     if list(ref.columns) != sample.columns:
         return Missing("segment_models", f"drift reference of view {view!r} does not match its features")
     scores = psi(ref, sample.matrix)
-    as_of = _date(
-        src.scalar(f"select max(as_of_date) from {src.qualified('segment_assignments')} where view = ?", [view])
+    frame = pd.DataFrame(
+        {"date": [sample.as_of_date] * len(scores), "feature": list(scores), "psi": list(scores.values())}
     )
-    frame = pd.DataFrame({"date": [as_of] * len(scores), "feature": list(scores), "psi": list(scores.values())})
     return Drift(
         frame=frame,
         threshold=threshold,
