@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentation.report.actions import TRAIT_Z, rfm_action, segment_action
+from segmentation.naming import MIN_Z
+from segmentation.report.actions import rfm_action, segment_action
 from segmentation.report.labels import feature_label, format_feature_value
 from segmentation.report.source import Missing, Source, quote_ident
 
@@ -483,9 +484,9 @@ def load_model_versions(src: Source, view: str) -> pd.DataFrame | Missing:
 
 
 def traits_of(means: dict[str, float | None], z_scores: dict[str, float | None]) -> tuple[Trait, ...]:
-    """The features that set a segment apart most (largest |z| above the trait bar)."""
+    """The features that set a segment apart most (largest |z|, at least the naming bar MIN_Z)."""
     ranked = sorted(
-        ((float(z), f) for f, z in z_scores.items() if z is not None and abs(float(z)) >= TRAIT_Z),
+        ((float(z), f) for f, z in z_scores.items() if z is not None and abs(float(z)) >= MIN_Z),
         key=lambda item: (-abs(item[0]), item[1]),
     )
     return tuple(
