@@ -171,11 +171,13 @@ def collect_summary(
 ) -> Summary:
     with Source(duckdb_path, schema=schema) as src:
         as_of = current_as_of_date(src)
-        customers = None
-        if src.has("customer_rfm"):
-            customers = int(src.scalar(f"select count(*) from {src.qualified('customer_rfm')}") or 0)
         views, views_missing = _views(src, as_of)
         rfm = _rfm(src)
+        customers = None
+        if isinstance(rfm, pd.DataFrame):
+            customers = int(rfm["customers"].sum())
+        elif src.has("customer_rfm"):  # no rfm_segment column, so no cells to add up
+            customers = int(src.scalar(f"select count(*) from {src.qualified('customer_rfm')}") or 0)
     report_path = report or default_report_path(as_of, DEFAULT_REPORT_DIR)
     plan, note = sync_plan(duckdb_path, sync_config)
     return Summary(
