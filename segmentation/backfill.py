@@ -38,6 +38,8 @@ from typing import Any, Protocol
 import click
 import yaml
 
+from segmentation.paths import default_duckdb_path
+
 FREQUENCIES = ("day", "week", "month", "quarter")
 _OUTPUT_TAIL_LINES = 40
 
@@ -386,7 +388,7 @@ def _default_duckdb_path(project: Path) -> Path | None:
     """The DuckDB file the default profile points at, when the target is DuckDB."""
     if os.environ.get("SEGMENTS_TARGET", "duckdb") != "duckdb":
         return None
-    configured = Path(os.environ.get("SEGMENTS_DUCKDB_PATH", ".data/segments.duckdb"))
+    configured = default_duckdb_path()
     return configured if configured.is_absolute() else project / configured
 
 

@@ -100,26 +100,39 @@ class ViewConfig:
             "gmm_covariance",
             "hdbscan_min_cluster_size",
         )
-        payload = {key: self.to_dict()[key] for key in keys}
+        settings = self.to_dict()
+        payload = {key: settings[key] for key in keys}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-_INT_KEYS = (
-    "k_min",
-    "k_max",
-    "min_segment_size",
-    "seed",
-    "sample_size",
-    "k_selection_sample",
-    "silhouette_sample",
-    "hierarchical_sample",
-    "n_init",
-    "stability_resamples",
-    "stability_sample",
-    "one_hot_max_levels",
-    "chunk_size",
-)
-_FLOAT_KEYS = ("min_segment_share", "drift_threshold", "match_threshold")
+# the smallest value each integer setting accepts
+_INT_MINIMUM: dict[str, int] = {
+    "k_min": 1,
+    "k_max": 1,
+    "min_segment_size": 1,
+    "seed": 0,
+    "sample_size": 1,
+    "k_selection_sample": 1,
+    "silhouette_sample": 1,
+    "hierarchical_sample": 1,
+    "n_init": 1,
+    "stability_resamples": 1,
+    "stability_sample": 1,
+    "one_hot_max_levels": 1,
+    "chunk_size": 1,
+}
+# the closed range each number setting accepts
+_FLOAT_RANGE: dict[str, tuple[float, float]] = {
+    "min_segment_share": (0.0, 0.5),
+    "drift_threshold": (0.0, float("inf")),
+    "match_threshold": (0.0, float("inf")),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "scaling": SCALINGS,
+    "impute": IMPUTES,
+    "algorithm": ALGORITHMS,
+    "gmm_covariance": ("full", "diag"),
+}
 _PATTERN_KEYS = ("features", "exclude", "log_features", "categorical", "scale_groups")
 _KNOWN_KEYS = frozenset(ViewConfig.__dataclass_fields__) - {"view", "extra"}
 
@@ -229,27 +242,21 @@ def parse_view_config(
             kwargs[key] = _as_patterns(view_name, key, merged[key])
     if not kwargs.get("features"):
         raise ConfigError(f"view {view_name!r}: 'features' must list at least one column or glob")
-    for key in _INT_KEYS:
+    for key, minimum in _INT_MINIMUM.items():
         if merged.get(key) is not None:
-            kwargs[key] = _as_int(view_name, key, merged[key], 0 if key == "seed" else 1)
-    for key in _FLOAT_KEYS:
+            kwargs[key] = _as_int(view_name, key, merged[key], minimum)
+    for key, (low, high) in _FLOAT_RANGE.items():
         if merged.get(key) is not None:
-            high = 0.5 if key == "min_segment_share" else float("inf")
-            kwargs[key] = _as_float(view_name, key, merged[key], 0.0, high)
+            kwargs[key] = _as_float(view_name, key, merged[key], low, high)
     if merged.get("k") not in (None, "", "auto"):
         kwargs["k"] = _as_int(view_name, "k", merged["k"], 1)
     if merged.get("hdbscan_min_cluster_size") is not None:
         kwargs["hdbscan_min_cluster_size"] = _as_int(
             view_name, "hdbscan_min_cluster_size", merged["hdbscan_min_cluster_size"], 2
         )
-    if "scaling" in merged:
-        kwargs["scaling"] = _choice(view_name, "scaling", merged["scaling"], SCALINGS)
-    if "impute" in merged:
-        kwargs["impute"] = _choice(view_name, "impute", merged["impute"], IMPUTES)
-    if "algorithm" in merged:
-        kwargs["algorithm"] = _choice(view_name, "algorithm", merged["algorithm"], ALGORITHMS)
-    if "gmm_covariance" in merged:
-        kwargs["gmm_covariance"] = _choice(view_name, "gmm_covariance", merged["gmm_covariance"], ("full", "diag"))
+    for key, allowed in _CHOICES.items():
+        if key in merged:
+            kwargs[key] = _choice(view_name, key, merged[key], allowed)
     config = ViewConfig(**kwargs)
     if config.k_min > config.k_max:
         raise ConfigError(f"view {view_name!r}: k_min ({config.k_min}) must not exceed k_max ({config.k_max})")

@@ -184,9 +184,7 @@ def build_assignments(dbt: Any, session: Any, features: Any, models_relation: An
         return relations.arrow_output(session, iter(()), empty_assignments())
     columns = relations.columns_of(features)
     latest = history[-1]
-    wanted = {"customer_id", "as_of_date", *latest.transform.input_columns}
-    for m in history:
-        wanted.update(m.transform.input_columns)
+    wanted = {"customer_id", "as_of_date", *(c for m in history for c in m.transform.input_columns)}
     read = [c for c in columns if c in wanted]
     chunk = int(latest.config.get("chunk_size", 100_000))
 
@@ -265,11 +263,7 @@ def build_profiles(
                 part = dated[versions == version]
                 key = (as_of, int(version))
                 if key not in accs:
-                    accs[key] = ProfileAccumulator(
-                        [p.name for p in model.transform.numeric],
-                        {c.name: list(c.levels) for c in model.transform.categorical},
-                        [p.name for p in model.transform.numeric if p.log],
-                    )
+                    accs[key] = ProfileAccumulator.for_transform(model.transform)
                     conf[key] = {}
                 seg = part["segment_id"].to_numpy(dtype=np.int64)
                 accs[key].add(seg, part)

@@ -43,7 +43,8 @@ class Phrase:
     strength: float
 
 
-def _humanise(slug: str) -> str:
+def humanise(slug: str) -> str:
+    """A column name or part of one as words: ``email_open`` reads "email open"."""
     return re.sub(r"[_\-]+", " ", slug).strip()
 
 
@@ -86,9 +87,9 @@ def phrase_for(feature: str, z: float, min_z: float = MIN_Z) -> Phrase | None:
         template = high if z > 0 else low
         if not template:
             return None
-        suffix = _humanise(match.groupdict().get("x") or "")
+        suffix = humanise(match.groupdict().get("x") or "")
         return Phrase(order, template.format(x=suffix), abs(z) * _WEIGHTS.get(feature, 1.0))
-    text = f"{'high' if z > 0 else 'low'} {_humanise(feature)}"
+    text = f"{'high' if z > 0 else 'low'} {humanise(feature)}"
     return Phrase(90, text, abs(z))
 
 

@@ -31,7 +31,7 @@ from segmentation.drift import build_reference, psi
 from segmentation.matching import OUTLIER_SEGMENT_ID, match_segments
 from segmentation.model_store import SegmentModel
 from segmentation.naming import name_segments
-from segmentation.profiles import profile_frame
+from segmentation.profiles import ProfileAccumulator
 from segmentation.quality import bootstrap_stability, separation_metrics
 from segmentation.transforms import (
     TransformParams,
@@ -147,8 +147,8 @@ def _choose_k(
     solution that was scored)."""
     if config.algorithm == "hdbscan":
         return None, {"rule": "hdbscan chooses its own number of clusters"}, None
-    distinct = n_distinct_rows(points, max(config.k or 0, config.k_max) + 1)
     if config.k is not None:
+        distinct = n_distinct_rows(points, max(config.k, config.k_max) + 1)
         k = min(config.k, distinct)
         if k < config.k:
             log(f"view {config.view!r}: only {distinct} distinct customers; k reduced from {config.k} to {k}")
@@ -237,164 +237,129 @@ def fit_view(
     the view, so new segments never reuse an id.
     """
     with single_threaded():
-        return _fit_view(
-            sample,
-            config,
-            as_of_date=as_of_date,
-            previous=previous,
-            version=version,
-            max_segment_id=max_segment_id,
-            n_customers=n_customers,
-            fit_reason=fit_reason,
-            fitted_at=fitted_at,
-            log=log,
-        )
+        if len(sample) == 0:
+            raise ViewSkipped(f"view {config.view!r}: no customers in scope")
+        resolved = usable_features(config, list(sample.columns))
+        if resolved.missing_patterns:
+            log(
+                f"view {config.view!r}: no columns match {list(resolved.missing_patterns)}; "
+                f"fitting on {list(resolved.all)}"
+            )
+        transform = fit_transform_params(sample, resolved, config)
+        if transform.dropped:
+            log(f"view {config.view!r}: dropped features {transform.dropped}")
+        points = apply_transform(transform, sample)
+        quality: dict[str, Any] = {"dropped_features": transform.dropped, "n_features": points.shape[1]}
 
+        selected: np.ndarray | None = None
+        if points.shape[1] == 0 and len(sample) > 1:
+            # e.g. no products table: the affinity columns exist but are empty or constant
+            raise ViewSkipped(
+                f"view {config.view!r}: no usable feature, every one is constant or missing: {transform.dropped}"
+            )
+        if points.shape[1] == 0:
+            log(f"view {config.view!r}: a single customer; one segment")
+            k: int | None = 1
+            quality["k_selection"] = {"rule": "no usable feature", "k": 1}
+        else:
+            previous_k = None if previous is None else previous.k
+            k, quality["k_selection"], selected = _choose_k(points, config, log, previous_k)
 
-def _fit_view(
-    sample: pd.DataFrame,
-    config: ViewConfig,
-    *,
-    as_of_date: date | None,
-    previous: SegmentModel | None,
-    version: int,
-    max_segment_id: int,
-    n_customers: int,
-    fit_reason: str,
-    fitted_at: datetime,
-    log: Logger,
-) -> SegmentModel:
-    if len(sample) == 0:
-        raise ViewSkipped(f"view {config.view!r}: no customers in scope")
-    resolved = usable_features(config, list(sample.columns))
-    if resolved.missing_patterns:
-        log(
-            f"view {config.view!r}: no columns match {list(resolved.missing_patterns)}; fitting on {list(resolved.all)}"
-        )
-    transform = fit_transform_params(sample, resolved, config)
-    if transform.dropped:
-        log(f"view {config.view!r}: dropped features {transform.dropped}")
-    points = apply_transform(transform, sample)
-    quality: dict[str, Any] = {"dropped_features": transform.dropped, "n_features": points.shape[1]}
+        prev_centroids, shared, prev_ids = _warm_start(previous, transform)
+        if k == 1:
+            cluster_model, labels = _single_cluster(points, config.algorithm)
+        else:
+            init = _initial_centroids(points, k, config, prev_centroids, selected)
+            fit = fit_algorithm(points, k or 0, config, init)
+            cluster_model, labels = fit.model, fit.labels
+        cluster_model, labels = _order_by_size(cluster_model, labels)
 
-    selected: np.ndarray | None = None
-    if points.shape[1] == 0 and len(sample) > 1:
-        # e.g. no products table: the affinity columns exist but are empty or constant
-        raise ViewSkipped(
-            f"view {config.view!r}: no usable feature, every one is constant or missing: {transform.dropped}"
-        )
-    if points.shape[1] == 0:
-        log(f"view {config.view!r}: a single customer; one segment")
-        k: int | None = 1
-        quality["k_selection"] = {"rule": "no usable feature", "k": 1}
-    else:
-        previous_k = None if previous is None else previous.k
-        k, quality["k_selection"], selected = _choose_k(points, config, log, previous_k)
-
-    prev_centroids, shared, prev_ids = _warm_start(previous, transform)
-    if k == 1 or points.shape[1] == 0:
-        cluster_model, labels = _single_cluster(points, config.algorithm)
-    else:
-        init = _initial_centroids(points, k, config, prev_centroids, selected)
-        fit = fit_algorithm(points, k or 0, config, init)
-        cluster_model, labels = fit.model, fit.labels
-    cluster_model, labels = _order_by_size(cluster_model, labels)
-
-    if previous is not None and prev_centroids is not None:
         matching = match_segments(
-            cluster_model.centroids,
-            prev_centroids,
-            prev_ids,
-            max_segment_id,
-            config.match_threshold,
-            shared,
+            cluster_model.centroids, prev_centroids, prev_ids, max_segment_id, config.match_threshold, shared
         )
-    else:
-        matching = match_segments(cluster_model.centroids, None, [], max_segment_id, 0.0)
-    seg_ids = np.asarray(matching.segment_ids, dtype=np.int64)
-    label_ids = np.where(labels >= 0, seg_ids[np.maximum(labels, 0)], OUTLIER_SEGMENT_ID)
-    quality["matching"] = {
-        "previous_version": None if previous is None else previous.model_version,
-        "matched": {str(k_): v for k_, v in matching.matched.items()},
-        "new_ids": list(matching.new_ids),
-        "retired_ids": list(matching.retired_ids),
-    }
-
-    sil, ch, db = separation_metrics(points, labels, config.silhouette_sample, config.seed)
-    n_clusters = cluster_model.k
-
-    def refit(resample: np.ndarray, i: int) -> ClusterModel:
-        # the same method (algorithm, k, restarts) on a resample, as in Hennig's scheme
-        boot_cfg = dataclasses.replace(config, seed=config.seed + 1 + i)
-        return fit_algorithm(resample, n_clusters, boot_cfg).model
-
-    ari: float | None = None
-    jaccard: dict[int, float] = {}
-    if n_clusters >= 2:
-        ari, jaccard = bootstrap_stability(
-            points,
-            cluster_model,
-            refit,
-            config.stability_resamples,
-            config.stability_sample,
-            config.seed,
-        )
-    quality.update(
-        silhouette=sil,
-        calinski_harabasz=ch,
-        davies_bouldin=db,
-        stability_ari=ari,
-        segment_jaccard={str(int(seg_ids[c])): v for c, v in jaccard.items() if c >= 0},
-        outlier_share=float(np.mean(labels == OUTLIER)) if len(labels) else 0.0,
-    )
-
-    categorical = {c.name: list(c.levels) for c in transform.categorical}
-    numeric = [p.name for p in transform.numeric]
-    log_cols = [p.name for p in transform.numeric if p.log]
-    profiles = profile_frame(sample, label_ids, numeric, categorical, log_cols)
-    # a segment matched closely keeps its name; one that moved far is renamed
-    keep = (
-        {}
-        if previous is None
-        else {
-            int(seg): previous.segment_names[int(seg)]
-            for seg, distance in matching.matched.items()
-            if int(seg) in previous.segment_names
-            and distance <= config.match_threshold / 2
-            and previous.k == cluster_model.k  # with a different k the z-scores mean something else
+        seg_ids = np.asarray(matching.segment_ids, dtype=np.int64)
+        label_ids = np.where(labels >= 0, seg_ids[np.maximum(labels, 0)], OUTLIER_SEGMENT_ID)
+        quality["matching"] = {
+            "previous_version": None if previous is None else previous.model_version,
+            "matched": {str(k_): v for k_, v in matching.matched.items()},
+            "new_ids": list(matching.new_ids),
+            "retired_ids": list(matching.retired_ids),
         }
-    )
-    names = name_segments(
-        {p.segment_id: p.z_scores for p in profiles},
-        outlier_id=OUTLIER_SEGMENT_ID if cluster_model.radii is not None else None,
-        keep=keep,
-    )
-    for seg in matching.segment_ids:
-        names.setdefault(int(seg), f"Segment {seg}")
-    if cluster_model.radii is not None:
-        names.setdefault(OUTLIER_SEGMENT_ID, "Outliers")
 
-    return SegmentModel(
-        view=config.view,
-        model_version=version,
-        algorithm=config.algorithm,
-        fitted_at=fitted_at,
-        training_as_of_date=as_of_date,
-        fit_reason=fit_reason,
-        features=tuple(transform.input_columns),
-        transform=transform,
-        clusters=cluster_model,
-        segment_ids=tuple(int(i) for i in matching.segment_ids),
-        segment_names=names,
-        max_segment_id=matching.max_segment_id,
-        config=config.to_dict(),
-        config_fingerprint=config.fingerprint(),
-        n_customers=n_customers,
-        n_train=len(sample),
-        quality=quality,
-        drift_reference=build_reference(points, transform.output_columns),
-        training_sizes={p.segment_id: p.size for p in profiles},
-    )
+        sil, ch, db = separation_metrics(points, labels, config.silhouette_sample, config.seed)
+        n_clusters = cluster_model.k
+
+        def refit(resample: np.ndarray, i: int) -> ClusterModel:
+            # the same method (algorithm, k, restarts) on a resample, as in Hennig's scheme
+            boot_cfg = dataclasses.replace(config, seed=config.seed + 1 + i)
+            return fit_algorithm(resample, n_clusters, boot_cfg).model
+
+        ari: float | None = None
+        jaccard: dict[int, float] = {}
+        if n_clusters >= 2:
+            ari, jaccard = bootstrap_stability(
+                points,
+                cluster_model,
+                refit,
+                config.stability_resamples,
+                config.stability_sample,
+                config.seed,
+            )
+        quality.update(
+            silhouette=sil,
+            calinski_harabasz=ch,
+            davies_bouldin=db,
+            stability_ari=ari,
+            segment_jaccard={str(int(seg_ids[c])): v for c, v in jaccard.items() if c >= 0},
+            outlier_share=float(np.mean(labels == OUTLIER)) if len(labels) else 0.0,
+        )
+
+        profiler = ProfileAccumulator.for_transform(transform)
+        profiler.add(label_ids, sample)
+        profiles = profiler.result()
+        # a segment matched closely keeps its name; one that moved far is renamed
+        keep = (
+            {}
+            if previous is None
+            else {
+                int(seg): previous.segment_names[int(seg)]
+                for seg, distance in matching.matched.items()
+                if int(seg) in previous.segment_names
+                and distance <= config.match_threshold / 2
+                and previous.k == cluster_model.k  # with a different k the z-scores mean something else
+            }
+        )
+        names = name_segments(
+            {p.segment_id: p.z_scores for p in profiles},
+            outlier_id=OUTLIER_SEGMENT_ID if cluster_model.radii is not None else None,
+            keep=keep,
+        )
+        for seg in matching.segment_ids:
+            names.setdefault(int(seg), f"Segment {seg}")
+        if cluster_model.radii is not None:
+            names.setdefault(OUTLIER_SEGMENT_ID, "Outliers")
+
+        return SegmentModel(
+            view=config.view,
+            model_version=version,
+            algorithm=config.algorithm,
+            fitted_at=fitted_at,
+            training_as_of_date=as_of_date,
+            fit_reason=fit_reason,
+            features=tuple(transform.input_columns),
+            transform=transform,
+            clusters=cluster_model,
+            segment_ids=tuple(int(i) for i in matching.segment_ids),
+            segment_names=names,
+            max_segment_id=matching.max_segment_id,
+            config=config.to_dict(),
+            config_fingerprint=config.fingerprint(),
+            n_customers=n_customers,
+            n_train=len(sample),
+            quality=quality,
+            drift_reference=build_reference(points, transform.output_columns),
+            training_sizes={p.segment_id: p.size for p in profiles},
+        )
 
 
 def score_frame(model: SegmentModel, frame: pd.DataFrame, chunk_size: int = 100_000) -> pd.DataFrame:
@@ -403,26 +368,26 @@ def score_frame(model: SegmentModel, frame: pd.DataFrame, chunk_size: int = 100_
     Rows are processed ``chunk_size`` at a time so the distance matrices stay small.
     """
     parts: list[pd.DataFrame] = []
-    for start in range(0, len(frame), max(chunk_size, 1)):
-        chunk = frame.iloc[start : start + chunk_size]
-        with single_threaded():
+    with single_threaded():
+        for start in range(0, len(frame), max(chunk_size, 1)):
+            chunk = frame.iloc[start : start + chunk_size]
             labels, confidence = assign(model.clusters, apply_transform(model.transform, chunk))
-        ids = model.ids_for(labels)
-        present, index = np.unique(ids, return_inverse=True)
-        names = np.array([model.name_of(int(s)) for s in present], dtype=object)[index]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "customer_id": chunk["customer_id"].to_numpy(),
-                    "as_of_date": chunk["as_of_date"].to_numpy() if "as_of_date" in chunk else pd.NaT,
-                    "view": model.view,
-                    "segment_id": ids,
-                    "segment_name": names,
-                    "confidence": np.round(confidence, 6),
-                    "model_version": model.model_version,
-                }
+            ids = model.ids_for(labels)
+            present, index = np.unique(ids, return_inverse=True)
+            names = np.array([model.name_of(int(s)) for s in present], dtype=object)[index]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "customer_id": chunk["customer_id"].to_numpy(),
+                        "as_of_date": chunk["as_of_date"].to_numpy() if "as_of_date" in chunk else pd.NaT,
+                        "view": model.view,
+                        "segment_id": ids,
+                        "segment_name": names,
+                        "confidence": np.round(confidence, 6),
+                        "model_version": model.model_version,
+                    }
+                )
             )
-        )
     if not parts:
         return empty_assignments()
     out = pd.concat(parts, ignore_index=True)

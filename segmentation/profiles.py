@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from segmentation.transforms import numeric_column, signed_log1p
+from segmentation.transforms import TransformParams, numeric_column, signed_log1p
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,15 @@ class ProfileAccumulator:
         self._pop_sum = np.zeros(width)
         self._pop_sq = np.zeros(width)
         self._pop_cnt = np.zeros(width)
+
+    @classmethod
+    def for_transform(cls, transform: TransformParams) -> ProfileAccumulator:
+        """Profiles of the features a fitted transform uses, z-scored on its log scale."""
+        return cls(
+            [p.name for p in transform.numeric],
+            {c.name: list(c.levels) for c in transform.categorical},
+            [p.name for p in transform.numeric if p.log],
+        )
 
     def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
         cols = [numeric_column(frame, name) for name in self.numeric]

@@ -20,7 +20,6 @@ each refit, and compare with the reference labels:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.metrics import (
@@ -32,16 +31,6 @@ from sklearn.metrics import (
 
 from segmentation.algorithms import ClusterModel, assign
 from segmentation.sampling import subsample_indices
-
-
-@dataclass(frozen=True)
-class QualityMetrics:
-    silhouette: float | None = None
-    calinski_harabasz: float | None = None
-    davies_bouldin: float | None = None
-    stability_ari: float | None = None
-    segment_jaccard: dict[int, float] = field(default_factory=dict)
-    n_train: int = 0
 
 
 def _valid_labels(labels: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -79,10 +68,10 @@ def jaccard_best_match(reference: np.ndarray, other: np.ndarray) -> dict[int, fl
     ref_ids = np.unique(reference)
     other_ids = np.unique(other)
     n_other = int(other_ids.max()) + 2 if other_ids.size else 1
+    sizes = np.bincount(other + 1, minlength=n_other)
     for r in ref_ids:
         in_ref = reference == r
         inter = np.bincount(other[in_ref] + 1, minlength=n_other)
-        sizes = np.bincount(other + 1, minlength=n_other)
         union = in_ref.sum() + sizes - inter
         with np.errstate(invalid="ignore", divide="ignore"):
             jac = np.where(union > 0, inter / union, 0.0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,15 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from segmentation.demo.generator import MAX_CUSTOMERS, DemoDataError, generate_demo_data
-
-DEFAULT_DUCKDB_PATH = Path(".data") / "segments.duckdb"
-DUCKDB_PATH_ENV = "SEGMENTS_DUCKDB_PATH"
-
-
-def default_duckdb_path() -> Path:
-    """``$SEGMENTS_DUCKDB_PATH`` if set, else ``.data/segments.duckdb`` (relative to the cwd)."""
-    configured = os.environ.get(DUCKDB_PATH_ENV, "").strip()
-    return Path(configured) if configured else DEFAULT_DUCKDB_PATH
+from segmentation.paths import DEFAULT_DUCKDB_PATH, DUCKDB_PATH_ENV, default_duckdb_path
 
 
 @click.command("demo-data")

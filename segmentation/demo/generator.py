@@ -384,32 +384,35 @@ def _insert_products(con: duckdb.DuckDBPyConnection, q: str, catalog: Catalog) -
             "brand": pa.array(catalog.brand, type=pa.string()),
         }
     )
-    con.register("demo_products_chunk", products)
-    try:
-        con.execute(
-            f"INSERT INTO {_staging(q, 'products')} SELECT product_id, category, brand FROM demo_products_chunk"
-        )
-    finally:
-        con.unregister("demo_products_chunk")
+    _insert_select(con, _staging(q, "products"), products, "product_id, category, brand")
     return products.num_rows
 
 
-def _insert_chunk(con: duckdb.DuckDBPyConnection, q: str, chunk: _Chunk, order_offset: int, minimal: bool) -> None:
-    con.register("demo_lines_chunk", chunk.order_lines)
+def _insert_select(con: duckdb.DuckDBPyConnection, target: str, table: pa.Table, select: str) -> None:
+    """``INSERT INTO target SELECT <select>`` from an arrow table, registered for the statement."""
+    con.register("demo_chunk", table)
     try:
-        if minimal:
-            con.execute(
-                f"INSERT INTO {_staging(q, 'order_lines')} SELECT order_id + {order_offset}, customer_id, "
-                "ordered_at, quantity, CAST(unit_price AS DECIMAL(12,2)) FROM demo_lines_chunk"
-            )
-            return
-        con.execute(
-            f"INSERT INTO {_staging(q, 'order_lines')} SELECT order_id + {order_offset}, line_number, "
-            "customer_id, ordered_at, product_id, quantity, CAST(unit_price AS DECIMAL(12,2)), "
-            "CAST(discount AS DECIMAL(12,2)), channel, status FROM demo_lines_chunk"
-        )
+        con.execute(f"INSERT INTO {target} SELECT {select} FROM demo_chunk")
     finally:
-        con.unregister("demo_lines_chunk")
+        con.unregister("demo_chunk")
+
+
+def _insert_chunk(con: duckdb.DuckDBPyConnection, q: str, chunk: _Chunk, order_offset: int, minimal: bool) -> None:
+    if minimal:
+        _insert_select(
+            con,
+            _staging(q, "order_lines"),
+            chunk.order_lines,
+            f"order_id + {order_offset}, customer_id, ordered_at, quantity, CAST(unit_price AS DECIMAL(12,2))",
+        )
+        return
+    _insert_select(
+        con,
+        _staging(q, "order_lines"),
+        chunk.order_lines,
+        f"order_id + {order_offset}, line_number, customer_id, ordered_at, product_id, quantity, "
+        "CAST(unit_price AS DECIMAL(12,2)), CAST(discount AS DECIMAL(12,2)), channel, status",
+    )
     assert chunk.customers_table is not None
     assert chunk.engagement is not None
     assert chunk.personas is not None
@@ -426,11 +429,7 @@ def _insert_chunk(con: duckdb.DuckDBPyConnection, q: str, chunk: _Chunk, order_o
             "customer_id, value_persona, behavioral_persona, channel_persona",
         ),
     ):
-        con.register("demo_chunk", table)
-        try:
-            con.execute(f"INSERT INTO {_staging(q, name)} SELECT {select} FROM demo_chunk")
-        finally:
-            con.unregister("demo_chunk")
+        _insert_select(con, _staging(q, name), table, select)
 
 
 def _progress_callback(customers: int) -> Callable[[int], None]:

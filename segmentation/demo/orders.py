@@ -42,7 +42,7 @@ otherwise clean, so the counts per reason are exact and are written to
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -134,6 +134,10 @@ class OrderLines:
     @property
     def rows(self) -> int:
         return int(self.order_id.shape[0])
+
+
+_PER_CHUNK_FIELDS = frozenset({"dirty_counts", "first_order_us"})
+"""The fields of :class:`OrderLines` that are not one value per line."""
 
 
 def _group_positions(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -362,21 +366,7 @@ def _inject_dirty_rows(rng: np.random.Generator, lines: OrderLines) -> OrderLine
     lines.dirty_counts = {reason: int(group.shape[0]) for reason, group in zip(DIRTY_REASONS, groups, strict=True)}
     if duplicate.shape[0]:
         take = np.sort(np.concatenate([np.arange(n, dtype=np.int64), duplicate]))
-        for name in (
-            "order_id",
-            "line_number",
-            "customer_id",
-            "customer_id_null",
-            "ordered_at_us",
-            "ordered_at_null",
-            "product_id",
-            "quantity",
-            "unit_price_cents",
-            "discount_cents",
-            "discount_null",
-            "channel",
-            "status",
-            "status_null",
-        ):
-            setattr(lines, name, getattr(lines, name)[take])
+        for column in fields(lines):
+            if column.name not in _PER_CHUNK_FIELDS:
+                setattr(lines, column.name, getattr(lines, column.name)[take])
     return lines

@@ -22,10 +22,10 @@ import numpy as np
 import numpy.typing as npt
 
 from segmentation.demo.calendar import MICROS_PER_SECOND, SECONDS_PER_DAY, Calendar
-from segmentation.demo.personas import CHANNEL_PERSONAS
+from segmentation.demo.personas import CHANNEL_PERSONAS, draw_personas
 
 COUNTRIES: tuple[str, ...] = ("US", "GB", "DE", "FR", "NL", "ES", "IT", "CA", "AU", "SE")
-_COUNTRY_WEIGHTS = np.array([0.34, 0.14, 0.12, 0.09, 0.05, 0.06, 0.06, 0.06, 0.05, 0.03])
+_COUNTRY_WEIGHTS = [0.34, 0.14, 0.12, 0.09, 0.05, 0.06, 0.06, 0.06, 0.05, 0.03]
 
 ACQUISITION_CHANNELS: tuple[str, ...] = (
     "organic_search",
@@ -37,7 +37,7 @@ ACQUISITION_CHANNELS: tuple[str, ...] = (
     "store",
     "marketplace",
 )
-_ACQUISITION_WEIGHTS = np.array([0.26, 0.20, 0.16, 0.10, 0.06, 0.07, 0.09, 0.06])
+_ACQUISITION_WEIGHTS = [0.26, 0.20, 0.16, 0.10, 0.06, 0.07, 0.09, 0.06]
 
 EVENT_TYPES: tuple[str, ...] = (
     "email_sent",
@@ -89,12 +89,6 @@ class EngagementEvents:
         return int(self.customer_id.shape[0])
 
 
-def _draw(rng: np.random.Generator, weights: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.int8]:
-    cum = np.cumsum(weights / weights.sum())
-    cum[-1] = 1.0
-    return np.searchsorted(cum, rng.random(n), side="right").astype(np.int8)
-
-
 def _welcome_series(
     rng: np.random.Generator, created_at_us: npt.NDArray[np.int64], end_us: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -119,8 +113,8 @@ def generate_customers(
     return Customers(
         customer_id=customer_ids,
         created_at_us=first_order_us - lead_s * MICROS_PER_SECOND,
-        country=_draw(rng, _COUNTRY_WEIGHTS, n),
-        acquisition_channel=_draw(rng, _ACQUISITION_WEIGHTS, n),
+        country=draw_personas(rng, n, _COUNTRY_WEIGHTS),
+        acquisition_channel=draw_personas(rng, n, _ACQUISITION_WEIGHTS),
     )
 
 

@@ -189,7 +189,7 @@ for _channel in CHANNEL_PERSONAS:
 
 
 def draw_personas(rng: np.random.Generator, n: int, shares: list[float]) -> npt.NDArray[np.int8]:
-    """Draw ``n`` persona indices with the given shares (independent per call)."""
+    """Draw ``n`` indices (of personas, countries ...) with the given shares (independent per call)."""
     cumulative = np.cumsum(np.asarray(shares, dtype=np.float64))
     cumulative[-1] = 1.0
     return np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int8)

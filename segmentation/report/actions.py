@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-#: |z| above which a feature counts as a defining trait of a segment.
-TRAIT_Z = 0.5
+# The bars of the segment names: |z| >= MIN_Z makes a defining trait of a segment,
+# WEAK_Z a weaker one that a name may still mention.
+from segmentation.naming import MIN_Z, WEAK_Z
 
 RFM_ACTIONS: dict[str, str] = {
     "Champions": "Reward them: early access, loyalty perks, ask for reviews and referrals. No discounts needed.",
@@ -55,7 +56,7 @@ def _top_suffixes(z_scores: Mapping[str, float | None], prefix: str, n: int) -> 
         (
             (float(v), k[len(prefix) :])
             for k, v in z_scores.items()
-            if k.startswith(prefix) and v is not None and float(v) >= TRAIT_Z
+            if k.startswith(prefix) and v is not None and float(v) >= MIN_Z
         ),
         reverse=True,
     )
@@ -66,18 +67,18 @@ def _value_action(z: Mapping[str, float | None]) -> str:
     lapsed = _z(z, "recency_days")
     valuable = max(_z(z, "monetary_total"), _z(z, "frequency"))
     basket = _z(z, "avg_order_value")
-    if valuable >= TRAIT_Z and lapsed >= 0.3:
+    if valuable >= MIN_Z and lapsed >= WEAK_Z:
         return (
             "Win back before they churn: valuable customers going quiet. Personal outreach "
             "or a tailored offer on what they bought before."
         )
-    if valuable >= TRAIT_Z:
+    if valuable >= MIN_Z:
         return "Retain and reward: VIP perks, early access and referral asks; keep them out of blanket discounts."
-    if lapsed >= 0.3:
+    if lapsed >= WEAK_Z:
         return "Low-cost reactivation: one win-back message, then suppress from paid media if there is no response."
-    if lapsed <= -0.3:
+    if lapsed <= -WEAK_Z:
         return "Build the habit: welcome series and a second-purchase nudge while they are still engaged."
-    if basket >= 0.3:
+    if basket >= WEAK_Z:
         return "Big baskets, few orders: replenishment reminders and bundles to raise frequency."
     return "Nurture: regular newsletter and cross-sell to lift order frequency."
 
@@ -90,11 +91,11 @@ def _behavioral_action(z: Mapping[str, float | None]) -> str:
             f"Lead with {' and '.join(categories)} in creative and recommendations; "
             "cross-sell the categories next to them."
         )
-    if _z(z, "discount_share") >= TRAIT_Z:
+    if _z(z, "discount_share") >= MIN_Z:
         parts.append("Price-sensitive: reach them with promotions and bundles.")
-    elif _z(z, "discount_share") <= -TRAIT_Z:
+    elif _z(z, "discount_share") <= -MIN_Z:
         parts.append("Full-price buyers: sell on newness and quality, not discounts.")
-    if _z(z, "category_breadth") >= TRAIT_Z:
+    if _z(z, "category_breadth") >= MIN_Z:
         parts.append("Broad explorers: new arrivals across categories.")
     if not parts:
         parts.append("No strong category preference: test category-affinity campaigns.")
@@ -109,11 +110,11 @@ def _channel_action(z: Mapping[str, float | None]) -> str:
         touch = _CHANNEL_TOUCH.get(channel, f"the {channel} channel")
         parts.append(f"Reach them where they buy: {touch}.")
     open_rate = _z(z, "email_open_rate")
-    if open_rate >= TRAIT_Z:
+    if open_rate >= MIN_Z:
         parts.append("Email works for them: make it the lead channel.")
-    elif open_rate <= -TRAIT_Z:
+    elif open_rate <= -MIN_Z:
         parts.append("Email goes unread: cut email frequency and use other channels.")
-    if _z(z, "events_per_month__support_ticket") >= TRAIT_Z:
+    if _z(z, "events_per_month__support_ticket") >= MIN_Z:
         parts.append("Frequent support contact: resolve open issues before any promotion.")
     if not parts:
         parts.append("No dominant channel: keep a balanced multichannel plan.")

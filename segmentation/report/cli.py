@@ -8,13 +8,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from segmentation.paths import default_duckdb_path
 from segmentation.report.build import build_report
-from segmentation.report.source import (
-    DEFAULT_SCHEMA,
-    DEFAULT_SYNC_SCHEMA,
-    ReportError,
-    default_duckdb_path,
-)
+from segmentation.report.source import DEFAULT_SCHEMA, DEFAULT_SYNC_SCHEMA, ReportError
 from segmentation.report.summary import DEFAULT_SYNC_CONFIG, collect_summary, render_summary
 
 _DUCKDB_HELP = "DuckDB file the project builds into. Default: $SEGMENTS_DUCKDB_PATH or .data/segments.duckdb."

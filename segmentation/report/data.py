@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,9 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentation.report.actions import TRAIT_Z, rfm_action, segment_action
+from segmentation.naming import MIN_Z
+from segmentation.report.actions import rfm_action, segment_action
 from segmentation.report.labels import feature_label, format_feature_value
-from segmentation.report.source import Missing, Source
+from segmentation.report.source import Missing, Source, quote_ident
 
 VIEW_ORDER: tuple[str, ...] = ("value", "behavioral", "channel")
 VIEW_TITLES: dict[str, str] = {
@@ -194,6 +196,19 @@ class ReportData:
 # --------------------------------------------------------------------------- helpers
 
 
+def in_view_order(views: Iterable[str]) -> tuple[str, ...]:
+    """The known views in ``VIEW_ORDER``, then any other view alphabetically."""
+    found = set(views)
+    return tuple(v for v in VIEW_ORDER if v in found) + tuple(sorted(found - set(VIEW_ORDER)))
+
+
+def in_rfm_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by ``rfm_segment`` in ``RFM_ORDER`` (other names last, alphabetically)."""
+    rank = {name: i for i, name in enumerate(RFM_ORDER)}
+    ranks = [rank.get(str(n), len(rank)) for n in frame["rfm_segment"]]
+    return frame.assign(rank=ranks).sort_values(["rank", "rfm_segment"]).drop(columns="rank").reset_index(drop=True)
+
+
 def _float(value: Any) -> float | None:
     if value is None:
         return None
@@ -269,7 +284,7 @@ def load_overview(src: Source, as_of: date | None) -> Overview:
                 [as_of],
             )
         }
-        views = tuple(v for v in VIEW_ORDER if v in found) + tuple(sorted(found - set(VIEW_ORDER)))
+        views = in_view_order(found)
         run_dates = tuple(
             d
             for d in (
@@ -350,13 +365,11 @@ def load_rfm(src: Source) -> RfmSection | Missing:
     revenue = segments["revenue"].sum()
     segments["share"] = segments["customers"] / total if total else 0.0
     segments["revenue_share"] = segments["revenue"] / revenue if revenue else 0.0
-    rank = {name: i for i, name in enumerate(RFM_ORDER)}
-    segments["rank"] = [rank.get(str(n), len(rank)) for n in segments["rfm_segment"]]
-    segments = segments.sort_values(["rank", "rfm_segment"]).drop(columns="rank")
+    segments = in_rfm_order(segments)
     segments["action"] = [rfm_action(str(n)) for n in segments["rfm_segment"]]
     return RfmSection(
         grid=grid,
-        segments=segments.reset_index(drop=True),
+        segments=segments,
         transitions=load_transitions(src, RFM_VIEW),
     )
 
@@ -471,9 +484,9 @@ def load_model_versions(src: Source, view: str) -> pd.DataFrame | Missing:
 
 
 def traits_of(means: dict[str, float | None], z_scores: dict[str, float | None]) -> tuple[Trait, ...]:
-    """The features that set a segment apart most (largest |z| above the trait bar)."""
+    """The features that set a segment apart most (largest |z|, at least the naming bar MIN_Z)."""
     ranked = sorted(
-        ((float(z), f) for f, z in z_scores.items() if z is not None and abs(float(z)) >= TRAIT_Z),
+        ((float(z), f) for f, z in z_scores.items() if z is not None and abs(float(z)) >= MIN_Z),
         key=lambda item: (-abs(item[0]), item[1]),
     )
     return tuple(
@@ -552,6 +565,7 @@ def load_profiles(src: Source, view: str, as_of: date | None) -> list[SegmentPro
 class ViewSample:
     """A seeded sample of a view's customers in the feature space of its model."""
 
+    as_of_date: date | None  # the run the customers were sampled from
     matrix: np.ndarray
     columns: list[str]
     segment_ids: np.ndarray
@@ -624,7 +638,7 @@ def load_sample(
         features = []
     if not features:
         return Missing("customer_features", f"has none of the features of view {view!r}")
-    select = ", ".join(f"f.{_ident(c)}" for c in features)
+    select = ", ".join(f"f.{quote_ident(c)}" for c in features)
     frame = src.frame(
         f"select * from (select a.segment_id, {select} "
         f"from {src.qualified('segment_assignments')} as a "
@@ -650,6 +664,7 @@ def load_sample(
         from segmentation.transforms import apply_transform
 
         return ViewSample(
+            as_of_date=as_of,
             matrix=apply_transform(transform, frame),
             columns=list(transform.output_columns),
             segment_ids=frame["segment_id"].astype(int).to_numpy(),
@@ -664,6 +679,7 @@ def load_sample(
     std = values.std(axis=0)
     matrix = (values - values.mean(axis=0)) / np.where(std > 0, std, 1.0)
     return ViewSample(
+        as_of_date=as_of,
         matrix=matrix,
         columns=features,
         segment_ids=frame["segment_id"].astype(int).to_numpy(),
@@ -699,10 +715,6 @@ def projection_of(sample: ViewSample | Missing, model: ModelInfo | Missing) -> P
         n_total=sample.n_total,
         method=sample.method,
     )
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def load_size_history(src: Source, view: str) -> pd.DataFrame | Missing:
@@ -810,12 +822,12 @@ def _drift_from_relation(src: Source, view: str, threshold: float | None) -> Dri
     label_col = next((c for c in ("measure", "feature", "feature_name") if c in cols), None)
     if date_col is None or label_col is None:
         return None
-    label = f"cast({_ident(label_col)} as varchar)"
+    label = f"cast({quote_ident(label_col)} as varchar)"
     if "measure_type" in cols:
         label = f"case when measure_type = 'segment_share' then 'segment shares' else {label} end"
     limit = "max(cast(psi_threshold as double))" if "psi_threshold" in cols else "cast(null as double)"
     frame = src.frame(
-        f"select cast({_ident(date_col)} as date) as date, {label} as feature, "
+        f"select cast({quote_ident(date_col)} as date) as date, {label} as feature, "
         f"max(cast(psi as double)) as psi, {limit} as threshold "
         f"from {src.qualified('segment_drift')} where view = ? and psi is not null "
         "group by all order by 1, 2",
@@ -877,10 +889,9 @@ def drift_from_model(
     if list(ref.columns) != sample.columns:
         return Missing("segment_models", f"drift reference of view {view!r} does not match its features")
     scores = psi(ref, sample.matrix)
-    as_of = _date(
-        src.scalar(f"select max(as_of_date) from {src.qualified('segment_assignments')} where view = ?", [view])
+    frame = pd.DataFrame(
+        {"date": [sample.as_of_date] * len(scores), "feature": list(scores), "psi": list(scores.values())}
     )
-    frame = pd.DataFrame({"date": [as_of] * len(scores), "feature": list(scores), "psi": list(scores.values())})
     return Drift(
         frame=frame,
         threshold=threshold,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+from segmentation.naming import humanise
+
 _EXACT: dict[str, str] = {
     "recency_days": "Days since last order",
     "frequency": "Orders",
@@ -41,10 +43,6 @@ _MONEY = re.compile(r"^(monetary_total|avg_order_value)$")
 _PER_MONTH = re.compile(r"^events_per_month__")
 
 
-def _words(slug: str) -> str:
-    return re.sub(r"[_\-]+", " ", slug).strip()
-
-
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -56,9 +54,9 @@ def feature_label(column: str, short: bool = False) -> str:
     for pattern, long_template, short_template in _PATTERNS:
         match = re.fullmatch(pattern, column)
         if match:
-            parts = {k: _words(v) for k, v in match.groupdict().items()}
+            parts = {k: humanise(v) for k, v in match.groupdict().items()}
             return _capital((short_template if short else long_template).format(**parts))
-    return _capital(_words(column))
+    return _capital(humanise(column))
 
 
 def format_feature_value(column: str, value: float | None) -> str:

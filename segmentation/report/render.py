@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from importlib import resources
 from typing import Any
 
@@ -27,7 +27,6 @@ from plotly.offline import get_plotlyjs
 
 from segmentation.report import figures
 from segmentation.report.data import (
-    VIEW_TITLES,
     Drift,
     ModelInfo,
     Projection,
@@ -148,7 +147,7 @@ def data_quality_table(frame: pd.DataFrame, warn_share: float) -> Table:
             classes.append("quiet")
         else:
             classes.append("")
-    return Table(table.columns, table.rows, table.numeric, classes, table.nowrap)
+    return replace(table, row_classes=classes)
 
 
 def rfm_table(rfm: RfmSection) -> Table:
@@ -229,7 +228,7 @@ def sync_runs_table(frame: pd.DataFrame) -> Table:
             failed and not pd.isna(failed) and int(failed) > 0
         )
         classes.append("warn" if bad else "")
-    return Table(table.columns, table.rows, table.numeric, classes, table.nowrap)
+    return replace(table, row_classes=classes)
 
 
 def sync_state_table(frame: pd.DataFrame) -> Table:
@@ -251,6 +250,15 @@ def sync_state_table(frame: pd.DataFrame) -> Table:
 class Card:
     profile: SegmentProfile
     colour: str
+
+
+def _transition_plots(figs: Figures, prefix: str, transitions: Transitions, names: dict[int, str]) -> dict[str, Any]:
+    """The migration matrix and flow chart of ``transitions``, as template context."""
+    return {
+        "transitions": transitions,
+        "matrix_plot": figs.add(f"{prefix}-transitions", lambda: figures.transition_matrix_figure(transitions, names)),
+        "sankey_plot": figs.add(f"{prefix}-sankey", lambda: figures.sankey_figure(transitions, names)),
+    }
 
 
 def view_context(section: ViewSection, figs: Figures) -> dict[str, Any]:
@@ -294,12 +302,7 @@ def view_context(section: ViewSection, figs: Figures) -> dict[str, Any]:
         ctx["history_plot"] = figs.add(f"fig-{v}-history", lambda: figures.size_history_figure(history, names))
     transitions = section.transitions
     if isinstance(transitions, Transitions) and not transitions.matrix.empty:
-        ctx["transitions"] = transitions
-        ctx["matrix_plot"] = figs.add(
-            f"fig-{v}-transitions",
-            lambda: figures.transition_matrix_figure(transitions, names),
-        )
-        ctx["sankey_plot"] = figs.add(f"fig-{v}-sankey", lambda: figures.sankey_figure(transitions, names))
+        ctx.update(_transition_plots(figs, f"fig-{v}", transitions, names))
     elif isinstance(transitions, Missing):
         ctx["notes"]["transitions"] = transitions.message
     drift = section.drift
@@ -349,11 +352,7 @@ def render_html(data: ReportData, *, dq_warn_share: float = 0.05) -> str:
         }
         moves = rfm.transitions
         if isinstance(moves, Transitions) and not moves.matrix.empty:
-            rfm_ctx["transitions"] = moves
-            rfm_ctx["matrix_plot"] = figs.add(
-                "fig-rfm-transitions", lambda: figures.transition_matrix_figure(moves, moves.names)
-            )
-            rfm_ctx["sankey_plot"] = figs.add("fig-rfm-sankey", lambda: figures.sankey_figure(moves, moves.names))
+            rfm_ctx.update(_transition_plots(figs, "fig-rfm", moves, moves.names))
         elif isinstance(moves, Missing):
             rfm_ctx["transitions_note"] = moves.message
     dq = data.data_quality
@@ -376,7 +375,6 @@ def render_html(data: ReportData, *, dq_warn_share: float = 0.05) -> str:
         "rfm_note": data.rfm.message if isinstance(data.rfm, Missing) else None,
         "views": views,
         "views_missing": views_missing,
-        "view_titles": VIEW_TITLES,
         "sync_runs": sync_runs_table(sync_runs) if isinstance(sync_runs, pd.DataFrame) else None,
         "sync_runs_note": sync_runs.message if isinstance(sync_runs, Missing) else None,
         "sync_state": sync_state_table(sync_state) if isinstance(sync_state, pd.DataFrame) else None,
@@ -390,7 +388,3 @@ def render_html(data: ReportData, *, dq_warn_share: float = 0.05) -> str:
 
 def _title(as_of: date | None) -> str:
     return f"Customer segments as of {as_of}" if as_of else "Customer segments"
-
-
-def fmt_generated(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")

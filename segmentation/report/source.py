@@ -10,7 +10,6 @@ in the page, never a crash half-way through rendering.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-DEFAULT_DUCKDB_PATH = ".data/segments.duckdb"
 DEFAULT_SCHEMA = "main"
 DEFAULT_SYNC_SCHEMA = "segments_sync"
 
@@ -39,11 +37,6 @@ class Missing:
     @property
     def message(self) -> str:
         return f"not available: {self.relation} {self.reason}"
-
-
-def default_duckdb_path() -> Path:
-    """``$SEGMENTS_DUCKDB_PATH``, else ``.data/segments.duckdb`` relative to the working dir."""
-    return Path(os.environ.get("SEGMENTS_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)
 
 
 def quote_ident(name: str) -> str:

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from segmentation.report.build import DEFAULT_REPORT_DIR, default_report_path
-from segmentation.report.data import RFM_ORDER, VIEW_ORDER, VIEW_TITLES, current_as_of_date
+from segmentation.report.data import VIEW_TITLES, current_as_of_date, in_rfm_order, in_view_order
 from segmentation.report.source import DEFAULT_SCHEMA, Missing, Source
 
 DEFAULT_SYNC_CONFIG = Path("sync.yml")
@@ -73,10 +73,8 @@ def _views(src: Source, as_of: date | None) -> tuple[list[ViewSummary], Missing 
             f"max(model_version) from {src.qualified('segment_models')} group by view"
         ):
             models[str(view)] = (algorithm, k, version)
-    found = list(frame["view"].unique()) if not frame.empty else []
-    ordered = [v for v in VIEW_ORDER if v in found] + sorted(set(found) - set(VIEW_ORDER))
     out = []
-    for view in ordered:
+    for view in in_view_order(frame["view"]):
         part = frame[frame["view"] == view].sort_values(["customers", "segment_id"], ascending=[False, True])
         total = part["customers"].sum()
         part = part.assign(share=part["customers"] / total if total else 0.0)
@@ -97,10 +95,9 @@ def _rfm(src: Source) -> pd.DataFrame | Missing:
     missing = src.check("customer_rfm", ["rfm_segment"])
     if missing:
         return missing
-    frame = src.frame(f"select rfm_segment, count(*) as customers from {src.qualified('customer_rfm')} group by 1")
-    rank = {name: i for i, name in enumerate(RFM_ORDER)}
-    frame["rank"] = [rank.get(str(n), len(rank)) for n in frame["rfm_segment"]]
-    return frame.sort_values(["rank", "rfm_segment"]).drop(columns="rank").reset_index(drop=True)
+    return in_rfm_order(
+        src.frame(f"select rfm_segment, count(*) as customers from {src.qualified('customer_rfm')} group by 1")
+    )
 
 
 def sync_plan(duckdb_path: Path, config_path: Path) -> tuple[list[PlanLine], str | None]:
@@ -174,11 +171,13 @@ def collect_summary(
 ) -> Summary:
     with Source(duckdb_path, schema=schema) as src:
         as_of = current_as_of_date(src)
-        customers = None
-        if src.has("customer_rfm"):
-            customers = int(src.scalar(f"select count(*) from {src.qualified('customer_rfm')}") or 0)
         views, views_missing = _views(src, as_of)
         rfm = _rfm(src)
+        customers = None
+        if isinstance(rfm, pd.DataFrame):
+            customers = int(rfm["customers"].sum())
+        elif src.has("customer_rfm"):  # no rfm_segment column, so no cells to add up
+            customers = int(src.scalar(f"select count(*) from {src.qualified('customer_rfm')}") or 0)
     report_path = report or default_report_path(as_of, DEFAULT_REPORT_DIR)
     plan, note = sync_plan(duckdb_path, sync_config)
     return Summary(
