@@ -30,7 +30,7 @@
 
 {#- One row: the column's name, then one column per fraction. -#}
 {% macro default__segments_quantile_edges_select(relation, column, fractions) -%}
-  select {{ segments_sql_string(column) }} as feature
+  select {{ segments_string_literal(column) }} as feature
   {%- for fraction in fractions %},
       percentile_cont({{ fraction }}) within group (order by cast({{ column }} as {{ segments_type_double() }}))
   {%- endfor %}
@@ -39,7 +39,7 @@
 
 {#- One pass for all fractions: several times faster than one quantile aggregate each. -#}
 {% macro duckdb__segments_quantile_edges_select(relation, column, fractions) -%}
-  select {{ segments_sql_string(column) }} as feature
+  select {{ segments_string_literal(column) }} as feature
   {%- for fraction in fractions %}, quantiles[{{ loop.index }}]{% endfor %}
   from (
       select quantile_cont(cast({{ column }} as double), [{{ fractions | join(', ') }}]) as quantiles
@@ -49,7 +49,7 @@
 
 {#- Spark's exact percentile takes an array of fractions and sorts once. -#}
 {% macro spark__segments_quantile_edges_select(relation, column, fractions) -%}
-  select {{ segments_sql_string(column) }} as feature
+  select {{ segments_string_literal(column) }} as feature
   {%- for fraction in fractions %}, quantiles[{{ loop.index0 }}]{% endfor %}
   from (
       select percentile(cast({{ column }} as double), array({{ fractions | join(', ') }})) as quantiles
@@ -63,7 +63,7 @@
 
 {#- BigQuery has percentile_cont only as a window function. -#}
 {% macro bigquery__segments_quantile_edges_select(relation, column, fractions) -%}
-  select {{ segments_sql_string(column) }} as feature
+  select {{ segments_string_literal(column) }} as feature
   {%- for fraction in fractions %}, any_value(q{{ loop.index }}){% endfor %}
   from (
       select

@@ -77,13 +77,13 @@ current_counts as (
 
     {%- for m in measures %}
     {%- set reference_filter -%}
-        view = {{ segments_sql_string(m.view) }} and model_version = {{ m.model_version }} and measure = {{ segments_sql_string(m.measure) }}
+        view = {{ segments_string_literal(m.view) }} and model_version = {{ m.model_version }} and measure = {{ segments_string_literal(m.measure) }}
     {%- endset %}
     select
-        {{ segments_sql_string(m.view) }} as view,
+        {{ segments_string_literal(m.view) }} as view,
         cast({{ m.model_version }} as {{ dbt.type_int() }}) as model_version,
-        {{ segments_sql_string(m.measure_type) }} as measure_type,
-        {{ segments_sql_string(m.measure) }} as measure,
+        {{ segments_string_literal(m.measure_type) }} as measure_type,
+        {{ segments_string_literal(m.measure) }} as measure,
         bin,
         {%- if m.captured_today %}
         {#- the reference was captured from these very customers: reuse its counts, do not bin again -#}
@@ -97,7 +97,7 @@ current_counts as (
         select cast(segment_id as {{ dbt.type_int() }}) as bin
         from {{ assignments_relation }}
         where as_of_date = {{ run_date_sql }}
-            and view = {{ segments_sql_string(m.view) }}
+            and view = {{ segments_string_literal(m.view) }}
         {%- elif m.binning == 'levels' %}
         select
             case

@@ -57,7 +57,7 @@
         {%- set model_sql -%}
             select parameters, training_as_of_date
             from {{ models_relation }}
-            where view = {{ segments_sql_string(used[0]) }} and model_version = {{ used[1] }}
+            where view = {{ segments_string_literal(used[0]) }} and model_version = {{ used[1] }}
         {%- endset -%}
         {%- set model_rows = run_query(model_sql) -%}
         {%- set parameters = fromjson(model_rows[0][0]) if model_rows | length > 0 and model_rows[0][0] else {} -%}
@@ -111,7 +111,7 @@ captured as (
 
     {%- for plan in plans %}
     {%- set plan_loop = loop %}
-    {%- set key = segments_sql_string(plan.view) ~ ' as view, cast(' ~ plan.model_version ~ ' as ' ~ dbt.type_int() ~ ') as model_version' %}
+    {%- set key = segments_string_literal(plan.view) ~ ' as view, cast(' ~ plan.model_version ~ ' as ' ~ dbt.type_int() ~ ') as model_version' %}
 
     -- segment shares of the version
     select
@@ -126,7 +126,7 @@ captured as (
         count(*) as customers
     from {{ assignments_relation }}
     where as_of_date = {{ run_date_sql }}
-        and view = {{ segments_sql_string(plan.view) }}
+        and view = {{ segments_string_literal(plan.view) }}
     group by segment_id
 
     {%- for feature in plan.numeric %}
@@ -135,7 +135,7 @@ captured as (
     select
         {{ key }},
         'feature',
-        {{ segments_sql_string(feature) }},
+        {{ segments_string_literal(feature) }},
         'deciles',
         numeric_bins.bin,
         cast(numeric_bins.bin as {{ dbt.type_string() }}),
@@ -172,7 +172,7 @@ captured as (
     select
         {{ key }},
         'feature',
-        {{ segments_sql_string(feature) }},
+        {{ segments_string_literal(feature) }},
         'levels',
         bin,
         max(bin_label),
@@ -224,8 +224,8 @@ captured as (
 
 {%- set training_dates = [] -%}
 {%- for plan in plans -%}
-    {%- do training_dates.append("when " ~ segments_sql_string(plan.view) ~ " then "
-        ~ ("cast(" ~ segments_sql_string(plan.training_as_of_date) ~ " as date)" if plan.training_as_of_date else "cast(null as date)")) -%}
+    {%- do training_dates.append("when " ~ segments_string_literal(plan.view) ~ " then "
+        ~ ("cast(" ~ segments_string_literal(plan.training_as_of_date) ~ " as date)" if plan.training_as_of_date else "cast(null as date)")) -%}
 {%- endfor %}
 
 shared as (
