@@ -30,7 +30,7 @@
 {%- set features_relation = ref('customer_features') -%}
 {%- set assignments_relation = ref('segment_assignments') -%}
 {%- set reference_relation = ref('segment_drift_reference') -%}
-{%- set run_date_sql = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
+{%- set run_date_sql = segments_as_of_date() -%}
 {%- set double = segments_type_double() -%}
 
 {#- The measures of each model version scoring today, as captured in the reference. -#}

@@ -29,7 +29,7 @@
 {%- set features_relation = ref('customer_features') -%}
 {%- set assignments_relation = ref('segment_assignments') -%}
 {%- set models_relation = ref('segment_models') -%}
-{%- set run_date_sql = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
+{%- set run_date_sql = segments_as_of_date() -%}
 {%- set double = segments_type_double() -%}
 {%- set numeric_types = '^(u?(tiny|small|medium|big|huge)?int(eger)?|int[0-9]+|float[0-9]*|double|real|decimal|numeric|number)\\b' -%}
 

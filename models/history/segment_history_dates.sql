@@ -26,6 +26,6 @@ select
     max(history.model_version) as model_version
 from {{ ref('segment_history') }} as history
 {%- if is_incremental() %}
-where history.as_of_date = (select as_of_date from {{ ref('int_as_of_date') }})
+where history.as_of_date = {{ segments_as_of_date() }}
 {%- endif %}
 group by 1, 2
