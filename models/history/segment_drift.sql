@@ -17,11 +17,8 @@
   segments_history_allow_full_refresh is true.
 -#}
 {{ config(
-    materialized='incremental',
-    incremental_strategy=segments_replace_date_strategy(),
-    partition_by=segments_replace_date_partition('as_of_date'),
-    unique_key='as_of_date',
     full_refresh=var('segments_history_allow_full_refresh', false),
+    **segments_replace_date_config('as_of_date'),
 ) }}
 
 {%- set n_bins = var('segments_drift_bins', 10) | int -%}
