@@ -79,3 +79,16 @@
   {#- An edge read back from the warehouse as an exact double literal; a column without values has none. -#}
   {{ return('cast(null as ' ~ segments_type_double() ~ ')' if value is none else segments_double_literal(value)) }}
 {%- endmacro %}
+
+
+{% macro segments_drift_versions_in_use() -%}
+  {#-
+    SQL: one row per view with the newest model_version in segment_assignments on
+    the run's as_of_date - the versions segment_drift_reference captures and
+    segment_drift measures.
+  -#}
+  select view, max(model_version) as model_version
+  from {{ ref('segment_assignments') }}
+  where as_of_date = {{ segments_as_of_date() }}
+  group by view
+{%- endmacro %}

@@ -33,22 +33,14 @@
 {#- The measures of each model version scoring today, as captured in the reference. -#}
 {%- set measures = [] -%}
 {%- if execute -%}
-    {%- set present = [] -%}
-    {%- for column in adapter.get_columns_in_relation(features_relation) -%}
-        {%- do present.append(column.name | lower) -%}
-    {%- endfor -%}
+    {%- set present = segments_relation_columns(features_relation) -%}
     {%- set measures_sql -%}
         select
             reference.view, reference.model_version, reference.measure_type, reference.measure,
             max(reference.binning),
             max(case when reference.reference_as_of_date = {{ run_date_sql }} then 1 else 0 end)
         from {{ reference_relation }} as reference
-        inner join (
-            select view, max(model_version) as model_version
-            from {{ assignments_relation }}
-            where as_of_date = {{ run_date_sql }}
-            group by view
-        ) as used
+        inner join ({{ segments_drift_versions_in_use() }}) as used
             on used.view = reference.view
             and used.model_version = reference.model_version
         group by 1, 2, 3, 4

@@ -46,14 +46,8 @@
             {%- do captured.append(row[0] ~ '|' ~ row[1]) -%}
         {%- endfor -%}
     {%- endif -%}
-    {%- set used_sql -%}
-        select assignments.view, max(assignments.model_version) as model_version
-        from {{ assignments_relation }} as assignments
-        where assignments.as_of_date = {{ run_date_sql }}
-        group by assignments.view
-        order by assignments.view
-    {%- endset -%}
-    {%- for used in run_query(used_sql) if (used[0] ~ '|' ~ used[1]) not in captured -%}
+    {%- for used in run_query(segments_drift_versions_in_use() ~ ' order by view')
+          if (used[0] ~ '|' ~ used[1]) not in captured -%}
         {%- set model_sql -%}
             select parameters, training_as_of_date
             from {{ models_relation }}
