@@ -41,11 +41,6 @@
 {%- endmacro %}
 
 
-{% macro segments_sql_string(value) -%}
-  '{{ value | replace("'", "''") }}'
-{%- endmacro %}
-
-
 {% macro segments_slug(value) -%}
   {#- A column-name-safe slug: lower case, runs of other characters become one underscore. -#}
   {%- set slug = modules.re.sub('[^a-z0-9]+', '_', (value | string | lower)).strip('_') -%}

@@ -30,7 +30,7 @@
 
 {#- One row: the column's name, then one column per fraction. -#}
 {% macro default__segments_quantile_edges_select(relation, column, fractions) -%}
-  select {{ segments_sql_string(column) }} as feature
+  select {{ segments_string_literal(column) }} as feature
   {%- for fraction in fractions %},
       percentile_cont({{ fraction }}) within group (order by cast({{ column }} as {{ segments_type_double() }}))
   {%- endfor %}
@@ -39,7 +39,7 @@
 
 {#- One pass for all fractions: several times faster than one quantile aggregate each. -#}
 {% macro duckdb__segments_quantile_edges_select(relation, column, fractions) -%}
-  select {{ segments_sql_string(column) }} as feature
+  select {{ segments_string_literal(column) }} as feature
   {%- for fraction in fractions %}, quantiles[{{ loop.index }}]{% endfor %}
   from (
       select quantile_cont(cast({{ column }} as double), [{{ fractions | join(', ') }}]) as quantiles
@@ -49,7 +49,7 @@
 
 {#- Spark's exact percentile takes an array of fractions and sorts once. -#}
 {% macro spark__segments_quantile_edges_select(relation, column, fractions) -%}
-  select {{ segments_sql_string(column) }} as feature
+  select {{ segments_string_literal(column) }} as feature
   {%- for fraction in fractions %}, quantiles[{{ loop.index0 }}]{% endfor %}
   from (
       select percentile(cast({{ column }} as double), array({{ fractions | join(', ') }})) as quantiles
@@ -63,7 +63,7 @@
 
 {#- BigQuery has percentile_cont only as a window function. -#}
 {% macro bigquery__segments_quantile_edges_select(relation, column, fractions) -%}
-  select {{ segments_sql_string(column) }} as feature
+  select {{ segments_string_literal(column) }} as feature
   {%- for fraction in fractions %}, any_value(q{{ loop.index }}){% endfor %}
   from (
       select
@@ -78,4 +78,17 @@
 {% macro segments_edge_literal(value) -%}
   {#- An edge read back from the warehouse as an exact double literal; a column without values has none. -#}
   {{ return('cast(null as ' ~ segments_type_double() ~ ')' if value is none else segments_double_literal(value)) }}
+{%- endmacro %}
+
+
+{% macro segments_drift_versions_in_use() -%}
+  {#-
+    SQL: one row per view with the newest model_version in segment_assignments on
+    the run's as_of_date - the versions segment_drift_reference captures and
+    segment_drift measures.
+  -#}
+  select view, max(model_version) as model_version
+  from {{ ref('segment_assignments') }}
+  where as_of_date = {{ segments_as_of_date() }}
+  group by view
 {%- endmacro %}

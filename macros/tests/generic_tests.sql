@@ -62,14 +62,3 @@ from (
 where model_rows <> compare_rows
 {% endtest %}
 
-
-{% test dq_share_below(model, threshold=none) %}
-{#-
-  Warn-level check on the data_quality model: every reason's share of its
-  table stays at or under var segments_dq_warn_share (or `threshold`).
--#}
-{%- set limit = threshold if threshold is not none else var('segments_dq_warn_share', 0.05) -%}
-select table_name, reason, rows_excluded, table_rows, share
-from {{ model }}
-where share > {{ limit }}
-{% endtest %}

@@ -16,7 +16,7 @@
 {%- set event_pivot = segments_pivot_columns(event_types[:var('segments_max_event_types', 12)], 'events_per_month__') -%}
 {%- set has_email = 'email_sent' in event_types -%}
 {%- set pivoted_channels -%}
-    {%- for value, column in channel_pivot %}{{ segments_sql_string(value) }}{{ ', ' if not loop.last }}{% endfor -%}
+    {%- for value, column in channel_pivot %}{{ segments_string_literal(value) }}{{ ', ' if not loop.last }}{% endfor -%}
 {%- endset -%}
 
 with rfm as (
@@ -32,7 +32,7 @@ channel_orders as (
         customer_id,
         cast(count(distinct case when channel <> 'unknown' then channel end) as {{ dbt.type_int() }}) as channel_breadth
         {%- for value, column in channel_pivot %},
-        {{ segments_safe_divide("sum(case when channel = " ~ segments_sql_string(value) ~ " then 1 else 0 end)", 'count(*)') }} as {{ column }}
+        {{ segments_safe_divide("sum(case when channel = " ~ segments_string_literal(value) ~ " then 1 else 0 end)", 'count(*)') }} as {{ column }}
         {%- endfor %}
         {%- if pool_other %},
         {{ segments_safe_divide("sum(case when channel <> 'unknown' and channel not in (" ~ pivoted_channels ~ ") then 1 else 0 end)", 'count(*)') }} as chan_share__other
@@ -52,7 +52,7 @@ engagement as (
         sum(case when event_type = 'email_open' then events else 0 end) as email_opens,
         sum(case when event_type = 'email_click' then events else 0 end) as email_clicks
         {%- for value, column in event_pivot %},
-        sum(case when event_type = {{ segments_sql_string(value) }} then events else 0 end) as {{ column }}
+        sum(case when event_type = {{ segments_string_literal(value) }} then events else 0 end) as {{ column }}
         {%- endfor %}
     from {{ engagement }}
     group by customer_id

@@ -43,7 +43,7 @@ select
     {%- if execute %}
     {%- for alias, relation in parts %}
     {%- for column in adapter.get_columns_in_relation(relation) if column.name | lower not in skip %},
-    {{ alias }}.{{ column.quoted if column.quoted is defined else column.name }}
+    {{ alias }}.{{ column.quoted }}
     {%- endfor %}
     {%- endfor %}
     {%- endif %}

@@ -49,11 +49,11 @@ per_customer as (
         sum(revenue_share * revenue_share) as category_concentration,
         max(case when revenue_rank = 1 then category end) as top_category
         {%- for value, column in pivot %},
-        coalesce(sum(case when category = {{ segments_sql_string(value) }} then revenue_share end), 0) as {{ column }}
+        coalesce(sum(case when category = {{ segments_string_literal(value) }} then revenue_share end), 0) as {{ column }}
         {%- endfor %}
         {%- if pool_other %},
         coalesce(sum(case when category not in (
-            {%- for value, column in pivot %}{{ segments_sql_string(value) }}{{ ', ' if not loop.last }}{% endfor -%}
+            {%- for value, column in pivot %}{{ segments_string_literal(value) }}{{ ', ' if not loop.last }}{% endfor -%}
         ) then revenue_share end), 0) as cat_share__other
         {%- endif %}
     from shares

@@ -17,11 +17,8 @@
   segments_history_allow_full_refresh is true.
 -#}
 {{ config(
-    materialized='incremental',
-    incremental_strategy=segments_replace_date_strategy(),
-    partition_by=segments_replace_date_partition('as_of_date'),
-    unique_key='as_of_date',
     full_refresh=var('segments_history_allow_full_refresh', false),
+    **segments_replace_date_config('as_of_date'),
 ) }}
 
 {%- set n_bins = var('segments_drift_bins', 10) | int -%}
@@ -30,28 +27,20 @@
 {%- set features_relation = ref('customer_features') -%}
 {%- set assignments_relation = ref('segment_assignments') -%}
 {%- set reference_relation = ref('segment_drift_reference') -%}
-{%- set run_date_sql = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
+{%- set run_date_sql = segments_as_of_date() -%}
 {%- set double = segments_type_double() -%}
 
 {#- The measures of each model version scoring today, as captured in the reference. -#}
 {%- set measures = [] -%}
 {%- if execute -%}
-    {%- set present = [] -%}
-    {%- for column in adapter.get_columns_in_relation(features_relation) -%}
-        {%- do present.append(column.name | lower) -%}
-    {%- endfor -%}
+    {%- set present = segments_relation_columns(features_relation) -%}
     {%- set measures_sql -%}
         select
             reference.view, reference.model_version, reference.measure_type, reference.measure,
             max(reference.binning),
             max(case when reference.reference_as_of_date = {{ run_date_sql }} then 1 else 0 end)
         from {{ reference_relation }} as reference
-        inner join (
-            select view, max(model_version) as model_version
-            from {{ assignments_relation }}
-            where as_of_date = {{ run_date_sql }}
-            group by view
-        ) as used
+        inner join ({{ segments_drift_versions_in_use() }}) as used
             on used.view = reference.view
             and used.model_version = reference.model_version
         group by 1, 2, 3, 4
@@ -77,13 +66,13 @@ current_counts as (
 
     {%- for m in measures %}
     {%- set reference_filter -%}
-        view = {{ segments_sql_string(m.view) }} and model_version = {{ m.model_version }} and measure = {{ segments_sql_string(m.measure) }}
+        view = {{ segments_string_literal(m.view) }} and model_version = {{ m.model_version }} and measure = {{ segments_string_literal(m.measure) }}
     {%- endset %}
     select
-        {{ segments_sql_string(m.view) }} as view,
+        {{ segments_string_literal(m.view) }} as view,
         cast({{ m.model_version }} as {{ dbt.type_int() }}) as model_version,
-        {{ segments_sql_string(m.measure_type) }} as measure_type,
-        {{ segments_sql_string(m.measure) }} as measure,
+        {{ segments_string_literal(m.measure_type) }} as measure_type,
+        {{ segments_string_literal(m.measure) }} as measure,
         bin,
         {%- if m.captured_today %}
         {#- the reference was captured from these very customers: reuse its counts, do not bin again -#}
@@ -97,7 +86,7 @@ current_counts as (
         select cast(segment_id as {{ dbt.type_int() }}) as bin
         from {{ assignments_relation }}
         where as_of_date = {{ run_date_sql }}
-            and view = {{ segments_sql_string(m.view) }}
+            and view = {{ segments_string_literal(m.view) }}
         {%- elif m.binning == 'levels' %}
         select
             case

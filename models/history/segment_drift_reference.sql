@@ -29,7 +29,7 @@
 {%- set features_relation = ref('customer_features') -%}
 {%- set assignments_relation = ref('segment_assignments') -%}
 {%- set models_relation = ref('segment_models') -%}
-{%- set run_date_sql = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
+{%- set run_date_sql = segments_as_of_date() -%}
 {%- set double = segments_type_double() -%}
 {%- set numeric_types = '^(u?(tiny|small|medium|big|huge)?int(eger)?|int[0-9]+|float[0-9]*|double|real|decimal|numeric|number)\\b' -%}
 
@@ -46,18 +46,12 @@
             {%- do captured.append(row[0] ~ '|' ~ row[1]) -%}
         {%- endfor -%}
     {%- endif -%}
-    {%- set used_sql -%}
-        select assignments.view, max(assignments.model_version) as model_version
-        from {{ assignments_relation }} as assignments
-        where assignments.as_of_date = {{ run_date_sql }}
-        group by assignments.view
-        order by assignments.view
-    {%- endset -%}
-    {%- for used in run_query(used_sql) if (used[0] ~ '|' ~ used[1]) not in captured -%}
+    {%- for used in run_query(segments_drift_versions_in_use() ~ ' order by view')
+          if (used[0] ~ '|' ~ used[1]) not in captured -%}
         {%- set model_sql -%}
             select parameters, training_as_of_date
             from {{ models_relation }}
-            where view = {{ segments_sql_string(used[0]) }} and model_version = {{ used[1] }}
+            where view = {{ segments_string_literal(used[0]) }} and model_version = {{ used[1] }}
         {%- endset -%}
         {%- set model_rows = run_query(model_sql) -%}
         {%- set parameters = fromjson(model_rows[0][0]) if model_rows | length > 0 and model_rows[0][0] else {} -%}
@@ -111,7 +105,7 @@ captured as (
 
     {%- for plan in plans %}
     {%- set plan_loop = loop %}
-    {%- set key = segments_sql_string(plan.view) ~ ' as view, cast(' ~ plan.model_version ~ ' as ' ~ dbt.type_int() ~ ') as model_version' %}
+    {%- set key = segments_string_literal(plan.view) ~ ' as view, cast(' ~ plan.model_version ~ ' as ' ~ dbt.type_int() ~ ') as model_version' %}
 
     -- segment shares of the version
     select
@@ -126,7 +120,7 @@ captured as (
         count(*) as customers
     from {{ assignments_relation }}
     where as_of_date = {{ run_date_sql }}
-        and view = {{ segments_sql_string(plan.view) }}
+        and view = {{ segments_string_literal(plan.view) }}
     group by segment_id
 
     {%- for feature in plan.numeric %}
@@ -135,7 +129,7 @@ captured as (
     select
         {{ key }},
         'feature',
-        {{ segments_sql_string(feature) }},
+        {{ segments_string_literal(feature) }},
         'deciles',
         numeric_bins.bin,
         cast(numeric_bins.bin as {{ dbt.type_string() }}),
@@ -172,7 +166,7 @@ captured as (
     select
         {{ key }},
         'feature',
-        {{ segments_sql_string(feature) }},
+        {{ segments_string_literal(feature) }},
         'levels',
         bin,
         max(bin_label),
@@ -224,8 +218,8 @@ captured as (
 
 {%- set training_dates = [] -%}
 {%- for plan in plans -%}
-    {%- do training_dates.append("when " ~ segments_sql_string(plan.view) ~ " then "
-        ~ ("cast(" ~ segments_sql_string(plan.training_as_of_date) ~ " as date)" if plan.training_as_of_date else "cast(null as date)")) -%}
+    {%- do training_dates.append("when " ~ segments_string_literal(plan.view) ~ " then "
+        ~ ("cast(" ~ segments_string_literal(plan.training_as_of_date) ~ " as date)" if plan.training_as_of_date else "cast(null as date)")) -%}
 {%- endfor %}
 
 shared as (

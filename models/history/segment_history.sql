@@ -10,12 +10,9 @@
   unless var segments_history_allow_full_refresh is true.
 -#}
 {{ config(
-    materialized='incremental',
-    incremental_strategy=segments_replace_date_strategy(),
-    partition_by=segments_replace_date_partition('as_of_date'),
-    unique_key='as_of_date',
     full_refresh=var('segments_history_allow_full_refresh', false),
     on_schema_change='fail',
+    **segments_replace_date_config('as_of_date'),
 ) }}
 
 with run_date as (

@@ -6,12 +6,7 @@
   build summarises every recorded date.
 -#}
 -- depends_on: {{ ref('int_as_of_date') }}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=segments_replace_date_strategy(),
-    partition_by=segments_replace_date_partition('as_of_date'),
-    unique_key='as_of_date',
-) }}
+{{ config(**segments_replace_date_config('as_of_date')) }}
 
 select
     history.as_of_date,
@@ -26,6 +21,6 @@ select
     max(history.model_version) as model_version
 from {{ ref('segment_history') }} as history
 {%- if is_incremental() %}
-where history.as_of_date = (select as_of_date from {{ ref('int_as_of_date') }})
+where history.as_of_date = {{ segments_as_of_date() }}
 {%- endif %}
 group by 1, 2

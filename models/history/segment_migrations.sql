@@ -9,12 +9,7 @@
   _history.yml first deletes the rows of those to_dates, which also removes the
   pair the run date was inserted into when dates are backfilled out of order.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=segments_replace_date_strategy(),
-    partition_by=segments_replace_date_partition('to_date'),
-    unique_key='to_date',
-) }}
+{{ config(**segments_replace_date_config('to_date')) }}
 
 with {{ segments_history_selected_pairs() }},
 

@@ -8,12 +8,7 @@
   Incremental in the same way as segment_migrations (see the pre-hook in
   _history.yml).
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=segments_replace_date_strategy(),
-    partition_by=segments_replace_date_partition('to_date'),
-    unique_key='to_date',
-) }}
+{{ config(**segments_replace_date_config('to_date')) }}
 
 with {{ segments_history_selected_pairs() }},
 

@@ -7,7 +7,7 @@
 {%- set as_of = var('as_of_date', none) -%}
 select
 {%- if as_of %}
-    cast({{ segments_sql_string(as_of) }} as date) as as_of_date
+    cast({{ segments_string_literal(as_of) }} as date) as as_of_date
 {%- else %}
     cast({{ dbt.dateadd('day', 1, 'max(cast(ordered_at as date))') }} as date) as as_of_date
 from {{ ref('stg_order_lines') }}
@@ -16,6 +16,6 @@ where customer_id is not null
     and quantity > 0
     and unit_price is not null
     and (status is null or status in (
-        {%- for s in segments_known_statuses() %}{{ segments_sql_string(s) }}{{ ', ' if not loop.last }}{% endfor -%}
+        {%- for s in segments_known_statuses() %}{{ segments_string_literal(s) }}{{ ', ' if not loop.last }}{% endfor -%}
     ))
 {%- endif %}

@@ -29,6 +29,6 @@ left join {{ ref('int_products') }} as products
 {%- endif %}
 where lines.dq_reason is null
     and (lines.status is null or lines.status not in (
-        {%- for s in excluded %}{{ segments_sql_string(s) }}{{ ', ' if not loop.last }}{% endfor -%}
+        {%- for s in excluded %}{{ segments_string_literal(s) }}{{ ', ' if not loop.last }}{% endfor -%}
     ))
     and lines.ordered_at < {{ segments_as_of_date() }}

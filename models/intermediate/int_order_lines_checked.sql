@@ -43,7 +43,7 @@ select
         when quantity is null or quantity <= 0 then 'non_positive_quantity'
         when unit_price is null then 'null_unit_price'
         when status is not null and status not in (
-            {%- for s in statuses %}{{ segments_sql_string(s) }}{{ ', ' if not loop.last }}{% endfor -%}
+            {%- for s in statuses %}{{ segments_string_literal(s) }}{{ ', ' if not loop.last }}{% endfor -%}
         ) then 'unknown_status'
         when key_occurrence > 1 then 'duplicate_line_key'
     end as dq_reason

@@ -72,7 +72,7 @@ expected as (
     {%- for r in ['null_product_id', 'duplicate_product_id'] %}{% do expected_rows.append(('products', r)) %}{% endfor -%}
     {%- for r in ['null_customer_id', 'null_occurred_at', 'null_event_type'] %}{% do expected_rows.append(('engagement_events', r)) %}{% endfor %}
     {%- for table_name, reason in expected_rows %}
-    select {{ segments_sql_string(table_name) }} as table_name, {{ segments_sql_string(reason) }} as reason
+    select {{ segments_string_literal(table_name) }} as table_name, {{ segments_string_literal(reason) }} as reason
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -7,11 +7,8 @@
   kept beside it.
 -#}
 {{ config(
-    materialized='incremental',
-    incremental_strategy=segments_replace_date_strategy(),
-    partition_by=segments_replace_date_partition('as_of_date'),
-    unique_key='as_of_date',
     on_schema_change='append_new_columns',
+    **segments_replace_date_config('as_of_date'),
 ) }}
 
 {{ segments_union_views_named(segments_ref_assignments, [

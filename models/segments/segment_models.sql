@@ -4,30 +4,15 @@
   their union for reporting.
 -#}
 {%- set views = ['value', 'behavioral', 'channel'] %}
+{#- The model store's columns in order (segments_model_store_columns); these are cast, the rest pass as stored. -#}
+{%- set casts = {'model_version': dbt.type_int(), 'k': dbt.type_int(), 'training_as_of_date': 'date'} %}
 
 with unioned as (
     {%- for view in views %}
     select
-        view,
-        cast(model_version as {{ dbt.type_int() }}) as model_version,
-        algorithm,
-        cast(k as {{ dbt.type_int() }}) as k,
-        fitted_at,
-        cast(training_as_of_date as date) as training_as_of_date,
-        fit_reason,
-        n_customers,
-        n_train,
-        silhouette,
-        calinski_harabasz,
-        davies_bouldin,
-        stability_ari,
-        max_drift_psi,
-        segment_ids,
-        segment_names,
-        segment_jaccard,
-        parameters,
-        quality,
-        config_fingerprint
+        {%- for name, _ in segments_model_store_columns() %}
+        {{ 'cast(' ~ name ~ ' as ' ~ casts[name] ~ ') as ' ~ name if name in casts else name }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ segments_ref_model_history(view) }}
     {%- if not loop.last %}
     union all
