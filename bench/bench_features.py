@@ -54,9 +54,7 @@ def dbt_feature_stage(path: Path) -> tuple[Measured, float]:
         "--select",
         *FEATURE_STAGE,
     ]
-    measured = run_measured(command, env=env, cwd=REPO_ROOT)
-    if measured.returncode != 0:
-        raise SystemExit(measured.output)
+    measured = run_measured(command, env=env, cwd=REPO_ROOT, check=True)
     results = json.loads((target / "run_results.json").read_text())
     return measured, float(results["elapsed_time"])
 
@@ -105,16 +103,16 @@ def main() -> None:
         ]
         if not args.skip_pandas:
             console.print(f"pandas baseline at {size:,} customers ...")
-            pandas = run_measured([sys.executable, str(REPO_ROOT / "bench" / "pandas_features.py"), str(path)])
-            if pandas.returncode != 0:
-                raise SystemExit(pandas.output)
+            pandas = run_measured(
+                [sys.executable, str(REPO_ROOT / "bench" / "pandas_features.py"), str(path)], check=True
+            )
             ratio = pandas.wall_seconds / dbt.wall_seconds
             record.update(
                 {
                     "pandas_wall_s": pandas.wall_seconds,
                     "pandas_peak_mib": pandas.peak_rss_mib,
                     "ratio": ratio,
-                    "pandas_steps": json.loads(pandas.output.strip().splitlines()[-1]),
+                    "pandas_steps": pandas.last_json(),
                 }
             )
             row += [f"{pandas.wall_seconds:.1f}", f"{pandas.peak_rss_mib:,.0f}", f"{ratio:.1f}x"]

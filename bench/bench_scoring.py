@@ -110,10 +110,11 @@ def scoring_sql(path: Path, view: str) -> str:
     """The SQL the scoring model would run for ``view``, generated from the stored model."""
     args = json.dumps({"histories": [f"segment_model_{view}"], "view": view})
     result = run_measured(
-        [str(BIN / "dbt"), "run-operation", "segments_print_scoring_sql", "--args", args], env=_env(path), cwd=REPO_ROOT
+        [str(BIN / "dbt"), "run-operation", "segments_print_scoring_sql", "--args", args],
+        env=_env(path),
+        cwd=REPO_ROOT,
+        check=True,
     )
-    if result.returncode != 0:
-        raise SystemExit(result.output)
     begin = f"-- segments-scoring-sql-begin segment_model_{view}"
     end = f"-- segments-scoring-sql-end segment_model_{view}"
     return result.output.split(begin, 1)[1].split(end, 1)[0]
@@ -138,10 +139,7 @@ def compare(path: Path, view: str) -> tuple[int, float, int, int]:
 
 
 def _run(script: str, *args: str) -> Measured:
-    measured = run_measured([sys.executable, "-c", script, *args], cwd=REPO_ROOT)
-    if measured.returncode != 0:
-        raise SystemExit(measured.output)
-    return measured
+    return run_measured([sys.executable, "-c", script, *args], cwd=REPO_ROOT, check=True)
 
 
 def main() -> None:

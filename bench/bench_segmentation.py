@@ -77,9 +77,7 @@ def dbt_build(path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
         "DBT_LOG_PATH": str(path.parent / "logs"),
     }
     command = [str(BIN / "dbt"), "build", "--exclude", "test_type:unit", *args]
-    measured = run_measured(command, env=env, cwd=REPO_ROOT)
-    if measured.returncode != 0:
-        raise SystemExit(measured.output[-6000:])
+    measured = run_measured(command, env=env, cwd=REPO_ROOT, check=True)
     return measured, json.loads((target / "run_results.json").read_text())
 
 
@@ -143,10 +141,7 @@ def worker(kind: str, path: Path, view: str | None) -> Measured:
     command = [sys.executable, __file__, "--worker", kind, "--db", str(path)]
     if view:
         command += ["--view", view]
-    measured = run_measured(command, cwd=REPO_ROOT)
-    if measured.returncode != 0:
-        raise SystemExit(measured.output[-6000:])
-    return measured
+    return run_measured(command, cwd=REPO_ROOT, check=True)
 
 
 # --------------------------------------------------------------------------- workers
@@ -333,14 +328,14 @@ def bench_size(size: int, seed: int, console: Console, skip_seed_style: bool) ->
     for view in VIEWS:
         console.print(f"  package fit + score, {view} ...")
         measured = worker("ours", path, view)
-        result = json.loads(measured.output.strip().splitlines()[-1])
+        result = measured.last_json()
         result.update(wall_s=round(measured.wall_seconds, 1), peak_mib=round(measured.peak_rss_mib))
         record["package"][view] = result
 
     if not skip_seed_style:
         console.print("  seed-style pandas + k-means sweep ...")
         measured = worker("seed-style", path, None)
-        result = json.loads(measured.output.strip().splitlines()[-1])
+        result = measured.last_json()
         result.update(wall_s=round(measured.wall_seconds, 1), peak_mib=round(measured.peak_rss_mib))
         record["seed_style"] = result
     return record

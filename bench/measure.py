@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 from rich.console import Console
@@ -27,6 +29,10 @@ class Measured:
     def peak_rss_mib(self) -> float:
         return self.peak_rss_bytes / 2**20
 
+    def last_json(self) -> Any:
+        """The JSON document the command printed on its last line of output."""
+        return json.loads(self.output.strip().splitlines()[-1])
+
 
 def _tree_rss(process: psutil.Process) -> int:
     total = 0
@@ -43,8 +49,12 @@ def run_measured(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     interval: float = 0.02,
+    check: bool = False,
 ) -> Measured:
-    """Run ``command``, sampling the resident memory of its process tree every ``interval`` seconds."""
+    """Run ``command``, sampling the resident memory of its process tree every ``interval`` seconds.
+
+    With ``check``, a failing command ends the benchmark with its output.
+    """
     started = time.perf_counter()
     with subprocess.Popen(
         command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -56,6 +66,8 @@ def run_measured(
                 peak = max(peak, _tree_rss(watched))
             time.sleep(interval)
         output = child.stdout.read() if child.stdout else ""
+    if check and child.returncode != 0:
+        raise SystemExit(output)
     return Measured(time.perf_counter() - started, peak, child.returncode, output)
 
 
