@@ -29,7 +29,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import demo_file, run_measured
+from bench.measure import dbt_env, demo_file, run_measured
 from segmentation.backfill import backfill_dates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -122,13 +122,7 @@ def main() -> None:
     work = scratch.parent / f"backfill_{args.customers}_dbt"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    env = {
-        **os.environ,
-        "SEGMENTS_DUCKDB_PATH": str(scratch),
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-    }
+    env = dbt_env(scratch, target=work / "target", logs=work / "logs")
     command = [
         sys.executable, "-c", "from segmentation.backfill import backfill_command; backfill_command()",
         "--start", dates[0].isoformat(), "--end", dates[-1].isoformat(), "--every", "month",

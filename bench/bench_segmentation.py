@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections import defaultdict
@@ -36,10 +35,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import Measured, demo_file, run_measured
+from bench.measure import Measured, dbt_build, demo_file, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 VIEWS = ("value", "behavioral", "channel")
 SEGMENT_STAGE = ["path:python_models", "path:models/segments", "path:seeds/segment_name_overrides.csv"]
 FEATURE_PATHS = ("models/staging", "models/intermediate", "models/features", "models/quality", "seeds/rfm")
@@ -67,18 +65,9 @@ def fresh_copy(source: Path, target: Path) -> None:
         con.close()
 
 
-def dbt_build(path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
-    target = path.parent / f"target_{path.stem}"
-    env = {
-        **os.environ,
-        "SEGMENTS_DUCKDB_PATH": str(path),
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(path.parent / "logs"),
-    }
-    command = [str(BIN / "dbt"), "build", "--exclude", "test_type:unit", *args]
-    measured = run_measured(command, env=env, cwd=REPO_ROOT, check=True)
-    return measured, json.loads((target / "run_results.json").read_text())
+def build(path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
+    """``dbt build`` without unit tests, measured, and its run_results.json."""
+    return dbt_build(path, "--exclude", "test_type:unit", *args)
 
 
 def stage_times(results: dict[str, Any]) -> dict[str, float]:
@@ -302,7 +291,7 @@ def bench_size(size: int, seed: int, console: Console, skip_seed_style: bool) ->
     record: dict[str, Any] = {"customers": size}
 
     console.print("  whole dbt build ...")
-    full, results = dbt_build(path)
+    full, results = build(path)
     record["full_build"] = {
         "wall_s": round(full.wall_seconds, 1),
         "dbt_elapsed_s": round(float(results["elapsed_time"]), 1),
@@ -318,10 +307,10 @@ def bench_size(size: int, seed: int, console: Console, skip_seed_style: bool) ->
     }
 
     console.print("  segmentation stage again (stored models reused) ...")
-    again, _ = dbt_build(path, "--select", *SEGMENT_STAGE)
+    again, _ = build(path, "--select", *SEGMENT_STAGE)
     record["rebuild_segments"] = {"wall_s": round(again.wall_seconds, 1), "peak_mib": round(again.peak_rss_mib)}
     console.print("  segmentation stage with a forced refit ...")
-    refit, _ = dbt_build(path, "--select", *SEGMENT_STAGE, "--vars", "{segments_refit: true}")
+    refit, _ = build(path, "--select", *SEGMENT_STAGE, "--vars", "{segments_refit: true}")
     record["refit_segments"] = {"wall_s": round(refit.wall_seconds, 1), "peak_mib": round(refit.peak_rss_mib)}
 
     record["package"] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import psutil
 from rich.console import Console
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,29 @@ def run_measured(
     if check and child.returncode != 0:
         raise SystemExit(output)
     return Measured(time.perf_counter() - started, peak, child.returncode, output)
+
+
+def dbt_env(duckdb_path: Path, target: Path | None = None, logs: Path | None = None) -> dict[str, str]:
+    """The environment for dbt, or a command that runs it, on the DuckDB file at ``duckdb_path``.
+
+    The project's profiles.yml with its DuckDB target; dbt's target and log folders
+    default to ``target_<file stem>`` and ``logs`` beside the file.
+    """
+    return {
+        **os.environ,
+        "SEGMENTS_DUCKDB_PATH": str(duckdb_path),
+        "SEGMENTS_TARGET": "duckdb",
+        "DBT_PROFILES_DIR": str(REPO_ROOT),
+        "DBT_TARGET_PATH": str(target or duckdb_path.parent / f"target_{duckdb_path.stem}"),
+        "DBT_LOG_PATH": str(logs or duckdb_path.parent / "logs"),
+    }
+
+
+def dbt_build(duckdb_path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
+    """Measure ``dbt build <args>`` on ``duckdb_path``, ending the benchmark if it fails; also its run_results.json."""
+    env = dbt_env(duckdb_path)
+    measured = run_measured([str(BIN / "dbt"), "build", *args], env=env, cwd=REPO_ROOT, check=True)
+    return measured, json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())
 
 
 def _generator_digest() -> str:
