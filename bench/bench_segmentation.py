@@ -35,7 +35,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import Measured, dbt_build, demo_file, run_measured
+from bench.measure import Measured, dbt_build, demo_file, raw_copy, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VIEWS = ("value", "behavioral", "channel")
@@ -45,24 +45,6 @@ SEGMENT_PATHS = ("python_models/", "models/segments", "seeds/segment_name_overri
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def fresh_copy(source: Path, target: Path) -> None:
-    """A new DuckDB file holding only the raw tables of ``source`` (no built models)."""
-    target.unlink(missing_ok=True)
-    Path(f"{target}.wal").unlink(missing_ok=True)
-    con = duckdb.connect(str(target))
-    try:
-        con.execute(f"attach '{source}' as src (read_only)")
-        tables = con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'src' and table_schema = 'raw'"
-        ).fetchall()
-        con.execute("create schema raw")
-        for (table,) in tables:
-            con.execute(f'create table raw."{table}" as select * from src.raw."{table}"')
-        con.execute("detach src")
-    finally:
-        con.close()
 
 
 def build(path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
@@ -287,7 +269,7 @@ def bench_size(size: int, seed: int, console: Console, skip_seed_style: bool) ->
     cached = demo_file(size, seed, console)
     path = cached.parent / f"segmentation_{size}_{seed}.duckdb"
     console.print(f"[bold]{size:,} customers[/bold]: fresh copy of the raw tables")
-    fresh_copy(cached, path)
+    raw_copy(cached, path)
     record: dict[str, Any] = {"customers": size}
 
     console.print("  whole dbt build ...")

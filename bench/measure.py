@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psutil
 from rich.console import Console
 
@@ -94,6 +95,24 @@ def dbt_build(duckdb_path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
     env = dbt_env(duckdb_path)
     measured = run_measured([str(BIN / "dbt"), "build", *args], env=env, cwd=REPO_ROOT, check=True)
     return measured, json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+
+
+def raw_copy(source: Path, target: Path) -> None:
+    """Replace ``target`` with a DuckDB file holding only the raw tables of ``source`` (no built models or history)."""
+    target.unlink(missing_ok=True)
+    Path(f"{target}.wal").unlink(missing_ok=True)
+    con = duckdb.connect(str(target))
+    try:
+        con.execute(f"attach '{source}' as source (read_only)")
+        con.execute("create schema raw")
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'source' and table_schema = 'raw'"
+        ).fetchall()
+        for (table,) in tables:
+            con.execute(f'create table raw."{table}" as select * from source.raw."{table}"')
+        con.execute("detach source")
+    finally:
+        con.close()
 
 
 def _generator_digest() -> str:
