@@ -55,8 +55,7 @@ class Backfilled:
     output: str
 
 
-def backfill(warehouse: Backfilled | Path, start: date, end: date, profiles: Path, env: dict[str, str]) -> str:
-    path = warehouse.path if isinstance(warehouse, Backfilled) else warehouse
+def backfill(path: Path, start: date, end: date, profiles: Path, env: dict[str, str]) -> str:
     result = CliRunner(env=env).invoke(
         backfill_command,
         [
