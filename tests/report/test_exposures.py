@@ -8,11 +8,11 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import REPO_ROOT, DemoWarehouse
+from tests.dbt_harness import dbt_target_dir
 
 
 def _manifest(demo_warehouse: DemoWarehouse) -> dict[str, object]:
-    # run_dbt builds with DBT_TARGET_PATH next to the DuckDB file
-    path = demo_warehouse.path.parent / "dbt-target" / "manifest.json"
+    path = dbt_target_dir(demo_warehouse.path) / "manifest.json"
     data: dict[str, object] = json.loads(path.read_text())
     return data
 
