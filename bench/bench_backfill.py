@@ -29,32 +29,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import demo_file, run_measured
+from bench.measure import dbt_env, demo_file, raw_copy, run_measured
 from segmentation.backfill import backfill_dates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 300.0
 _DATE_LINE = re.compile(r"\] (\d{4}-\d{2}-\d{2}) ok in ([0-9.]+)s")
-
-
-def fresh_copy(source: Path, customers: int) -> Path:
-    """A scratch copy holding only the raw schema, so every run starts without history."""
-    scratch = source.parent / f"backfill_{customers}.duckdb"
-    for stale in (scratch, scratch.with_suffix(".duckdb.wal")):
-        stale.unlink(missing_ok=True)
-    con = duckdb.connect(str(scratch))
-    try:
-        con.execute(f"attach '{source}' as source (read_only)")
-        con.execute("create schema if not exists raw")
-        tables = con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'source' and table_schema = 'raw'"
-        ).fetchall()
-        for (table,) in tables:
-            con.execute(f'create table raw."{table}" as select * from source.raw."{table}"')
-        con.execute("detach source")
-    finally:
-        con.close()
-    return scratch
 
 
 def check(path: Path) -> dict[str, object]:
@@ -118,17 +98,12 @@ def main() -> None:
     dates = backfill_dates(start, end, "month")
 
     source = demo_file(args.customers, args.seed, console)
-    scratch = fresh_copy(source, args.customers)
+    scratch = source.parent / f"backfill_{args.customers}.duckdb"
+    raw_copy(source, scratch)  # every run starts without history
     work = scratch.parent / f"backfill_{args.customers}_dbt"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    env = {
-        **os.environ,
-        "SEGMENTS_DUCKDB_PATH": str(scratch),
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-    }
+    env = dbt_env(scratch, target=work / "target", logs=work / "logs")
     command = [
         sys.executable, "-c", "from segmentation.backfill import backfill_command; backfill_command()",
         "--start", dates[0].isoformat(), "--end", dates[-1].isoformat(), "--every", "month",

@@ -13,7 +13,6 @@ process tree ("sampled MiB"); "gen s" is the time inside the generator,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -55,10 +54,9 @@ def main() -> None:
         path = folder / f"demo_data_bench_{size}_{args.seed}.duckdb"
         path.unlink(missing_ok=True)
         console.print(f"generating {size:,} customers ...")
-        measured = run_measured([sys.executable, "-c", _CHILD, str(path), str(size), str(args.seed)], cwd=REPO_ROOT)
-        if measured.returncode != 0:
-            raise SystemExit(measured.output)
-        report = json.loads(measured.output.strip().splitlines()[-1])
+        command = [sys.executable, "-c", _CHILD, str(path), str(size), str(args.seed)]
+        measured = run_measured(command, cwd=REPO_ROOT, check=True)
+        report = measured.last_json()
         file_mib = path.stat().st_size / 2**20
         if not args.keep:
             path.unlink(missing_ok=True)

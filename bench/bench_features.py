@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import Measured, demo_file, run_measured
+from bench.measure import Measured, dbt_build, demo_file, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FEATURE_STAGE = [
@@ -33,31 +32,11 @@ FEATURE_STAGE = [
     "path:models/quality",
     "path:seeds/rfm_segment_grid.csv",
 ]
-BIN = Path(sys.executable).parent
 
 
 def dbt_feature_stage(path: Path) -> tuple[Measured, float]:
     """Measure `dbt build` of the feature stage; also return the models' own elapsed time."""
-    target = path.parent / f"target_{path.stem}"
-    env = {
-        **os.environ,
-        "SEGMENTS_DUCKDB_PATH": str(path),
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(path.parent / "logs"),
-    }
-    command = [
-        str(BIN / "dbt"),
-        "build",
-        "--indirect-selection",
-        "cautious",
-        "--select",
-        *FEATURE_STAGE,
-    ]
-    measured = run_measured(command, env=env, cwd=REPO_ROOT)
-    if measured.returncode != 0:
-        raise SystemExit(measured.output)
-    results = json.loads((target / "run_results.json").read_text())
+    measured, results = dbt_build(path, "--indirect-selection", "cautious", "--select", *FEATURE_STAGE)
     return measured, float(results["elapsed_time"])
 
 
@@ -105,16 +84,16 @@ def main() -> None:
         ]
         if not args.skip_pandas:
             console.print(f"pandas baseline at {size:,} customers ...")
-            pandas = run_measured([sys.executable, str(REPO_ROOT / "bench" / "pandas_features.py"), str(path)])
-            if pandas.returncode != 0:
-                raise SystemExit(pandas.output)
+            pandas = run_measured(
+                [sys.executable, str(REPO_ROOT / "bench" / "pandas_features.py"), str(path)], check=True
+            )
             ratio = pandas.wall_seconds / dbt.wall_seconds
             record.update(
                 {
                     "pandas_wall_s": pandas.wall_seconds,
                     "pandas_peak_mib": pandas.peak_rss_mib,
                     "ratio": ratio,
-                    "pandas_steps": json.loads(pandas.output.strip().splitlines()[-1]),
+                    "pandas_steps": pandas.last_json(),
                 }
             )
             row += [f"{pandas.wall_seconds:.1f}", f"{pandas.peak_rss_mib:,.0f}", f"{ratio:.1f}x"]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -32,10 +31,9 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_features import dbt_feature_stage
-from bench.measure import Measured, demo_file, run_measured
+from bench.measure import BIN, Measured, dbt_env, demo_file, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 VIEWS = ("value", "behavioral", "channel")
 
 PYTHON_SCORING = """
@@ -58,17 +56,6 @@ sql = open(sql_file).read()
 con.execute(f"create or replace table main.bench_sql_{view} as {sql}")
 print(con.execute(f"select count(*) from main.bench_sql_{view}").fetchall()[0][0])
 """
-
-
-def _env(path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SEGMENTS_DUCKDB_PATH": str(path),
-        "SEGMENTS_TARGET": "duckdb",
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DBT_TARGET_PATH": str(path.parent / f"target_{path.stem}"),
-        "DBT_LOG_PATH": str(path.parent / "logs"),
-    }
 
 
 def bench_file(customers: int, seed: int, console: Console) -> Path:
@@ -96,7 +83,7 @@ def bench_file(customers: int, seed: int, console: Console) -> Path:
     console.print(f"fitting models on the bounded sample ({customers:,} customers) ...")
     fit = run_measured(
         [sys.executable, "-m", "segmentation.fit_cli", "--project-dir", str(REPO_ROOT)],
-        env=_env(path),
+        env=dbt_env(path),
         cwd=REPO_ROOT,
     )
     if fit.returncode != 0:
@@ -110,10 +97,11 @@ def scoring_sql(path: Path, view: str) -> str:
     """The SQL the scoring model would run for ``view``, generated from the stored model."""
     args = json.dumps({"histories": [f"segment_model_{view}"], "view": view})
     result = run_measured(
-        [str(BIN / "dbt"), "run-operation", "segments_print_scoring_sql", "--args", args], env=_env(path), cwd=REPO_ROOT
+        [str(BIN / "dbt"), "run-operation", "segments_print_scoring_sql", "--args", args],
+        env=dbt_env(path),
+        cwd=REPO_ROOT,
+        check=True,
     )
-    if result.returncode != 0:
-        raise SystemExit(result.output)
     begin = f"-- segments-scoring-sql-begin segment_model_{view}"
     end = f"-- segments-scoring-sql-end segment_model_{view}"
     return result.output.split(begin, 1)[1].split(end, 1)[0]
@@ -138,10 +126,7 @@ def compare(path: Path, view: str) -> tuple[int, float, int, int]:
 
 
 def _run(script: str, *args: str) -> Measured:
-    measured = run_measured([sys.executable, "-c", script, *args], cwd=REPO_ROOT)
-    if measured.returncode != 0:
-        raise SystemExit(measured.output)
-    return measured
+    return run_measured([sys.executable, "-c", script, *args], cwd=REPO_ROOT, check=True)
 
 
 def main() -> None:

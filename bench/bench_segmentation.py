@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections import defaultdict
@@ -36,10 +35,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import Measured, demo_file, run_measured
+from bench.measure import Measured, dbt_build, demo_file, raw_copy, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 VIEWS = ("value", "behavioral", "channel")
 SEGMENT_STAGE = ["path:python_models", "path:models/segments", "path:seeds/segment_name_overrides.csv"]
 FEATURE_PATHS = ("models/staging", "models/intermediate", "models/features", "models/quality", "seeds/rfm")
@@ -49,38 +47,9 @@ SEGMENT_PATHS = ("python_models/", "models/segments", "seeds/segment_name_overri
 # --------------------------------------------------------------------------- helpers
 
 
-def fresh_copy(source: Path, target: Path) -> None:
-    """A new DuckDB file holding only the raw tables of ``source`` (no built models)."""
-    target.unlink(missing_ok=True)
-    Path(f"{target}.wal").unlink(missing_ok=True)
-    con = duckdb.connect(str(target))
-    try:
-        con.execute(f"attach '{source}' as src (read_only)")
-        tables = con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'src' and table_schema = 'raw'"
-        ).fetchall()
-        con.execute("create schema raw")
-        for (table,) in tables:
-            con.execute(f'create table raw."{table}" as select * from src.raw."{table}"')
-        con.execute("detach src")
-    finally:
-        con.close()
-
-
-def dbt_build(path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
-    target = path.parent / f"target_{path.stem}"
-    env = {
-        **os.environ,
-        "SEGMENTS_DUCKDB_PATH": str(path),
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(path.parent / "logs"),
-    }
-    command = [str(BIN / "dbt"), "build", "--exclude", "test_type:unit", *args]
-    measured = run_measured(command, env=env, cwd=REPO_ROOT)
-    if measured.returncode != 0:
-        raise SystemExit(measured.output[-6000:])
-    return measured, json.loads((target / "run_results.json").read_text())
+def build(path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
+    """``dbt build`` without unit tests, measured, and its run_results.json."""
+    return dbt_build(path, "--exclude", "test_type:unit", *args)
 
 
 def stage_times(results: dict[str, Any]) -> dict[str, float]:
@@ -143,10 +112,7 @@ def worker(kind: str, path: Path, view: str | None) -> Measured:
     command = [sys.executable, __file__, "--worker", kind, "--db", str(path)]
     if view:
         command += ["--view", view]
-    measured = run_measured(command, cwd=REPO_ROOT)
-    if measured.returncode != 0:
-        raise SystemExit(measured.output[-6000:])
-    return measured
+    return run_measured(command, cwd=REPO_ROOT, check=True)
 
 
 # --------------------------------------------------------------------------- workers
@@ -303,11 +269,11 @@ def bench_size(size: int, seed: int, console: Console, skip_seed_style: bool) ->
     cached = demo_file(size, seed, console)
     path = cached.parent / f"segmentation_{size}_{seed}.duckdb"
     console.print(f"[bold]{size:,} customers[/bold]: fresh copy of the raw tables")
-    fresh_copy(cached, path)
+    raw_copy(cached, path)
     record: dict[str, Any] = {"customers": size}
 
     console.print("  whole dbt build ...")
-    full, results = dbt_build(path)
+    full, results = build(path)
     record["full_build"] = {
         "wall_s": round(full.wall_seconds, 1),
         "dbt_elapsed_s": round(float(results["elapsed_time"]), 1),
@@ -323,24 +289,24 @@ def bench_size(size: int, seed: int, console: Console, skip_seed_style: bool) ->
     }
 
     console.print("  segmentation stage again (stored models reused) ...")
-    again, _ = dbt_build(path, "--select", *SEGMENT_STAGE)
+    again, _ = build(path, "--select", *SEGMENT_STAGE)
     record["rebuild_segments"] = {"wall_s": round(again.wall_seconds, 1), "peak_mib": round(again.peak_rss_mib)}
     console.print("  segmentation stage with a forced refit ...")
-    refit, _ = dbt_build(path, "--select", *SEGMENT_STAGE, "--vars", "{segments_refit: true}")
+    refit, _ = build(path, "--select", *SEGMENT_STAGE, "--vars", "{segments_refit: true}")
     record["refit_segments"] = {"wall_s": round(refit.wall_seconds, 1), "peak_mib": round(refit.peak_rss_mib)}
 
     record["package"] = {}
     for view in VIEWS:
         console.print(f"  package fit + score, {view} ...")
         measured = worker("ours", path, view)
-        result = json.loads(measured.output.strip().splitlines()[-1])
+        result = measured.last_json()
         result.update(wall_s=round(measured.wall_seconds, 1), peak_mib=round(measured.peak_rss_mib))
         record["package"][view] = result
 
     if not skip_seed_style:
         console.print("  seed-style pandas + k-means sweep ...")
         measured = worker("seed-style", path, None)
-        result = json.loads(measured.output.strip().splitlines()[-1])
+        result = measured.last_json()
         result.update(wall_s=round(measured.wall_seconds, 1), peak_mib=round(measured.peak_rss_mib))
         record["seed_style"] = result
     return record

@@ -40,13 +40,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.sync.checks import (  # noqa: E402
-    assert_campaign_members,
-    assert_hubspot_matches,
-    assert_list_members,
-    assert_salesforce_matches,
-    seed_all,
-)
+from tests.sync.checks import assert_everything_synced, seed_all  # noqa: E402
 from tests.sync.conftest import (  # noqa: E402
     Crm,
     Warehouse,
@@ -166,10 +160,7 @@ def main() -> int:
         if code != 0:
             print(output[-4000:])
         if not args.skip_checks:
-            assert_salesforce_matches(wh, crm)
-            assert_hubspot_matches(wh, crm)
-            assert_campaign_members(wh, crm)
-            assert_list_members(wh, crm)
+            assert_everything_synced(wh, crm)
             first["crm_matches_warehouse"] = True
 
         # 2. Incremental run: 5% changed, some new triggers.
@@ -198,10 +189,7 @@ def main() -> int:
         if code2 != 0:
             print(output2[-4000:])
         if not args.skip_checks:
-            assert_salesforce_matches(wh, crm)
-            assert_hubspot_matches(wh, crm)
-            assert_campaign_members(wh, crm)
-            assert_list_members(wh, crm)
+            assert_everything_synced(wh, crm)
             second["crm_matches_warehouse"] = True
     finally:
         crm.sf_server.stop()

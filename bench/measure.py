@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import psutil
 from rich.console import Console
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,10 @@ class Measured:
     @property
     def peak_rss_mib(self) -> float:
         return self.peak_rss_bytes / 2**20
+
+    def last_json(self) -> Any:
+        """The JSON document the command printed on its last line of output."""
+        return json.loads(self.output.strip().splitlines()[-1])
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -43,8 +52,12 @@ def run_measured(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     interval: float = 0.02,
+    check: bool = False,
 ) -> Measured:
-    """Run ``command``, sampling the resident memory of its process tree every ``interval`` seconds."""
+    """Run ``command``, sampling the resident memory of its process tree every ``interval`` seconds.
+
+    With ``check``, a failing command ends the benchmark with its output.
+    """
     started = time.perf_counter()
     with subprocess.Popen(
         command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -56,7 +69,50 @@ def run_measured(
                 peak = max(peak, _tree_rss(watched))
             time.sleep(interval)
         output = child.stdout.read() if child.stdout else ""
+    if check and child.returncode != 0:
+        raise SystemExit(output)
     return Measured(time.perf_counter() - started, peak, child.returncode, output)
+
+
+def dbt_env(duckdb_path: Path, target: Path | None = None, logs: Path | None = None) -> dict[str, str]:
+    """The environment for dbt, or a command that runs it, on the DuckDB file at ``duckdb_path``.
+
+    The project's profiles.yml with its DuckDB target; dbt's target and log folders
+    default to ``target_<file stem>`` and ``logs`` beside the file.
+    """
+    return {
+        **os.environ,
+        "SEGMENTS_DUCKDB_PATH": str(duckdb_path),
+        "SEGMENTS_TARGET": "duckdb",
+        "DBT_PROFILES_DIR": str(REPO_ROOT),
+        "DBT_TARGET_PATH": str(target or duckdb_path.parent / f"target_{duckdb_path.stem}"),
+        "DBT_LOG_PATH": str(logs or duckdb_path.parent / "logs"),
+    }
+
+
+def dbt_build(duckdb_path: Path, *args: str) -> tuple[Measured, dict[str, Any]]:
+    """Measure ``dbt build <args>`` on ``duckdb_path``, ending the benchmark if it fails; also its run_results.json."""
+    env = dbt_env(duckdb_path)
+    measured = run_measured([str(BIN / "dbt"), "build", *args], env=env, cwd=REPO_ROOT, check=True)
+    return measured, json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+
+
+def raw_copy(source: Path, target: Path) -> None:
+    """Replace ``target`` with a DuckDB file holding only the raw tables of ``source`` (no built models or history)."""
+    target.unlink(missing_ok=True)
+    Path(f"{target}.wal").unlink(missing_ok=True)
+    con = duckdb.connect(str(target))
+    try:
+        con.execute(f"attach '{source}' as source (read_only)")
+        con.execute("create schema raw")
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'source' and table_schema = 'raw'"
+        ).fetchall()
+        for (table,) in tables:
+            con.execute(f'create table raw."{table}" as select * from source.raw."{table}"')
+        con.execute("detach source")
+    finally:
+        con.close()
 
 
 def _generator_digest() -> str:

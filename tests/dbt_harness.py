@@ -18,27 +18,39 @@ class DbtResult:
     output: str
 
 
-def run_dbt(
-    args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None = None, project_dir: Path = REPO_ROOT
-) -> DbtResult:
-    """Run ``dbt <args>`` in a subprocess with SEGMENTS_DUCKDB_PATH pointing at ``duckdb_path``.
+def dbt_target_dir(duckdb_path: Path) -> Path:
+    """Where dbt run on ``duckdb_path`` writes manifest.json and run_results.json: dbt-target beside the file."""
+    return duckdb_path.parent / "dbt-target"
 
-    A subprocess keeps each run's dbt state (adapter caches, flags) separate,
-    exactly as on the command line.
+
+def dbt_env(duckdb_path: Path) -> dict[str, str]:
+    """The variables that point dbt, or a command that runs it, at ``duckdb_path`` on its DuckDB target.
+
+    profiles.yml.example is copied into dbt-profiles beside the file; dbt's logs
+    and target go to dbt-logs and dbt-target there.
     """
     profiles_dir = duckdb_path.parent / "dbt-profiles"
     profiles_dir.mkdir(exist_ok=True)
     (profiles_dir / "profiles.yml").write_text((REPO_ROOT / "profiles.yml.example").read_text())
-    env = {
-        **os.environ,
+    return {
         "SEGMENTS_DUCKDB_PATH": str(duckdb_path),
         "SEGMENTS_TARGET": "duckdb",
         "DBT_PROFILES_DIR": str(profiles_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_LOG_PATH": str(duckdb_path.parent / "dbt-logs"),
-        "DBT_TARGET_PATH": str(duckdb_path.parent / "dbt-target"),
-        **(extra_env or {}),
+        "DBT_TARGET_PATH": str(dbt_target_dir(duckdb_path)),
     }
+
+
+def run_dbt(
+    args: list[str], duckdb_path: Path, extra_env: dict[str, str] | None = None, project_dir: Path = REPO_ROOT
+) -> DbtResult:
+    """Run ``dbt <args>`` in a subprocess with the environment of :func:`dbt_env`.
+
+    A subprocess keeps each run's dbt state (adapter caches, flags) separate,
+    exactly as on the command line.
+    """
+    env = {**os.environ, **dbt_env(duckdb_path), **(extra_env or {})}
     dbt = Path(sys.executable).with_name("dbt")
     completed = subprocess.run(
         [str(dbt), *args, "--project-dir", str(project_dir)],

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from tests.conftest import DemoWarehouse
-from tests.dbt_harness import query_duckdb, run_dbt
+from tests.dbt_harness import DbtResult, query_duckdb, run_dbt
 from tests.integration.hand_rfm import assert_rfm_matches_hand
 
 FEATURES = " ".join(
@@ -21,6 +21,11 @@ FEATURES = " ".join(
         "seeds/rfm_segment_grid.csv",
     ]
 )
+
+
+def build_features(path: Path, *args: str) -> DbtResult:
+    """``dbt build`` of the feature stage on ``path``, with the tests of those models only."""
+    return run_dbt(["build", "--indirect-selection", "cautious", "--select", FEATURES, *args], path)
 
 
 def test_rfm_matches_hand_computation_for_every_customer(demo_warehouse: DemoWarehouse) -> None:
@@ -86,18 +91,7 @@ def test_past_as_of_date_reproduces_what_was_known_then(demo_warehouse: DemoWare
     past = tmp_path / "past.duckdb"
     past.write_bytes(demo_warehouse.path.read_bytes())
     as_of = dt.date(2026, 4, 1)
-    result = run_dbt(
-        [
-            "build",
-            "--indirect-selection",
-            "cautious",
-            "--select",
-            FEATURES,
-            "--vars",
-            f"{{as_of_date: '{as_of}'}}",
-        ],
-        past,
-    )
+    result = build_features(past, "--vars", f"{{as_of_date: '{as_of}'}}")
     assert result.ok, result.output
     in_scope = assert_rfm_matches_hand(past, as_of)
     later_only = query_duckdb(
@@ -123,7 +117,7 @@ def minimal_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_minimal_input_contract_builds_and_computes_rfm(minimal_warehouse: Path) -> None:
     columns = [r[0] for r in query_duckdb(minimal_warehouse, "describe raw.order_lines")]
     assert sorted(columns) == sorted(["order_id", "customer_id", "ordered_at", "quantity", "unit_price"])
-    result = run_dbt(["build", "--indirect-selection", "cautious", "--select", FEATURES], minimal_warehouse)
+    result = build_features(minimal_warehouse)
     assert result.ok, result.output
     assert "optional source table" in result.output and "products" in result.output
     assert_rfm_matches_hand(minimal_warehouse)
@@ -137,7 +131,7 @@ def test_missing_required_column_names_table_and_column(minimal_warehouse: Path,
     con = duckdb.connect(str(broken))
     con.execute("alter table raw.order_lines drop column unit_price")
     con.close()
-    result = run_dbt(["build", "--indirect-selection", "cautious", "--select", FEATURES], broken)
+    result = build_features(broken)
     assert not result.ok
     assert "missing required column(s) unit_price" in result.output
     assert "order_lines" in result.output
@@ -146,18 +140,7 @@ def test_missing_required_column_names_table_and_column(minimal_warehouse: Path,
 def test_missing_required_table_names_it_and_the_vars(minimal_warehouse: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(minimal_warehouse.read_bytes())
-    result = run_dbt(
-        [
-            "build",
-            "--indirect-selection",
-            "cautious",
-            "--select",
-            FEATURES,
-            "--vars",
-            "{segments_order_lines_identifier: no_such_lines}",
-        ],
-        copy,
-    )
+    result = build_features(copy, "--vars", "{segments_order_lines_identifier: no_such_lines}")
     assert not result.ok
     assert "no_such_lines" in result.output and "was not found" in result.output
     assert "segments_order_lines_identifier" in result.output

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from segmentation.backfill import backfill_command
-from tests.dbt_harness import REPO_ROOT, query_duckdb, run_dbt
+from tests.dbt_harness import REPO_ROOT, dbt_env, query_duckdb, run_dbt
 
 pytestmark = pytest.mark.dbt
 
@@ -50,18 +49,19 @@ RECORDED = [
 @dataclass(frozen=True)
 class Backfilled:
     path: Path
-    profiles: Path
-    env: dict[str, str]
     output: str
 
 
-def backfill(warehouse: Backfilled | Path, start: date, end: date, profiles: Path, env: dict[str, str]) -> str:
-    path = warehouse.path if isinstance(warehouse, Backfilled) else warehouse
+def backfill(path: Path, start: date, end: date) -> str:
+    env = dbt_env(path)
+    # the file and the profiles come from the command's own options only
+    del env["SEGMENTS_DUCKDB_PATH"]
+    profiles = env.pop("DBT_PROFILES_DIR")
     result = CliRunner(env=env).invoke(
         backfill_command,
         [
             "--start", start.isoformat(), "--end", end.isoformat(), "--every", "month",
-            "--duckdb", str(path), "--project-dir", str(REPO_ROOT), "--profiles-dir", str(profiles),
+            "--duckdb", str(path), "--project-dir", str(REPO_ROOT), "--profiles-dir", profiles,
             *FAST_BUILD,
         ],
     )  # fmt: skip
@@ -73,20 +73,10 @@ def backfill(warehouse: Backfilled | Path, start: date, end: date, profiles: Pat
 def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfilled]:
     from segmentation.demo import generate_demo_data
 
-    folder = tmp_path_factory.mktemp("history")
-    path = folder / "history.duckdb"
+    path = tmp_path_factory.mktemp("history") / "history.duckdb"
     generate_demo_data(path, customers=CUSTOMERS, seed=SEED)
-    profiles = folder / "dbt-profiles"
-    profiles.mkdir()
-    shutil.copy(REPO_ROOT / "profiles.yml.example", profiles / "profiles.yml")
-    env = {
-        "SEGMENTS_TARGET": "duckdb",
-        "DBT_TARGET_PATH": str(folder / "dbt-target"),
-        "DBT_LOG_PATH": str(folder / "dbt-logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    output = backfill(path, DATES[0], DATES[-1], profiles, env)
-    yield Backfilled(path, profiles, env, output)
+    output = backfill(path, DATES[0], DATES[-1])
+    yield Backfilled(path, output)
 
 
 def table_hashes(path: Path) -> dict[str, tuple[int, str]]:
@@ -273,7 +263,7 @@ def test_rerunning_any_date_changes_nothing(backfilled: Backfilled) -> None:
     before = table_hashes(backfilled.path)
     assert before["segment_history"][0] > 0 and before["journey_triggers"][0] > 0
     for as_of in (DATES[2], DATES[-1]):
-        backfill(backfilled.path, as_of, as_of, backfilled.profiles, backfilled.env)
+        backfill(backfilled.path, as_of, as_of)
         assert table_hashes(backfilled.path) == before, f"re-running {as_of} changed a recorded table"
 
 

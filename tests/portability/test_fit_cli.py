@@ -20,22 +20,13 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO_ROOT, DemoWarehouse
+from tests.dbt_harness import dbt_env
 
 pytestmark = pytest.mark.dbt
 
 
 def _fit(path: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profiles = workdir / "profiles"
-    profiles.mkdir(exist_ok=True)
-    shutil.copy(REPO_ROOT / "profiles.yml.example", profiles / "profiles.yml")
-    env = {
-        **os.environ,
-        "SEGMENTS_DUCKDB_PATH": str(path),
-        "SEGMENTS_TARGET": "duckdb",
-        "DBT_PROFILES_DIR": str(profiles),
-        "DBT_TARGET_PATH": str(workdir / "target"),
-        "DBT_LOG_PATH": str(workdir / "logs"),
-    }
+    env = {**os.environ, **dbt_env(path)}
     command = [sys.executable, "-m", "segmentation.fit_cli", "--project-dir", str(REPO_ROOT), *args]
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False)
 

@@ -45,39 +45,39 @@ def sql_scored(demo_warehouse: DemoWarehouse, tmp_path_factory: pytest.TempPathF
 
 
 def test_sql_assignments_equal_python(sql_scored: Path) -> None:
-    con = duckdb.connect(str(sql_scored), read_only=True)
-    for view in VIEWS:
-        python = con.execute(f"select * from main.segment_assignments_{view}").df()
-        sql = con.execute(f"select * from main.segment_assignments_sql_{view}").df()
-        assert len(python) == len(sql) > 0
-        same = frame_differences(
-            python, sql, ["customer_id"], ["segment_id", "segment_name", "model_version", "view"], rtol=0, atol=0
-        )
-        assert not same, f"{view}: {same}"
-        conf = frame_differences(python, sql, ["customer_id"], ["confidence"], rtol=0, atol=1e-9)
-        assert not conf, f"{view}: {conf}"
-        python_dates = pd.to_datetime(python["as_of_date"]).dt.date
-        assert set(python_dates) == set(pd.to_datetime(sql["as_of_date"]).dt.date)
+    with duckdb.connect(str(sql_scored), read_only=True) as con:
+        for view in VIEWS:
+            python = con.execute(f"select * from main.segment_assignments_{view}").df()
+            sql = con.execute(f"select * from main.segment_assignments_sql_{view}").df()
+            assert len(python) == len(sql) > 0
+            same = frame_differences(
+                python, sql, ["customer_id"], ["segment_id", "segment_name", "model_version", "view"], rtol=0, atol=0
+            )
+            assert not same, f"{view}: {same}"
+            conf = frame_differences(python, sql, ["customer_id"], ["confidence"], rtol=0, atol=1e-9)
+            assert not conf, f"{view}: {conf}"
+            python_dates = pd.to_datetime(python["as_of_date"]).dt.date
+            assert set(python_dates) == set(pd.to_datetime(sql["as_of_date"]).dt.date)
 
 
 def test_sql_profiles_equal_python(sql_scored: Path) -> None:
-    con = duckdb.connect(str(sql_scored), read_only=True)
-    for view in VIEWS:
-        python = con.execute(f"select * from main.segment_profiles_{view}").df()
-        sql = con.execute(f"select * from main.segment_profiles_sql_{view}").df()
-        plain = frame_differences(
-            python, sql, ["segment_id"], ["size", "share", "avg_confidence", "segment_name", "model_version"]
-        )
-        assert not plain, f"{view}: {plain}"
-        merged = python.merge(sql, on="segment_id", suffixes=("_py", "_sql"))
-        for _, row in merged.iterrows():
-            for column in ("feature_means", "feature_z_scores", "top_features"):
-                a, b = json.loads(row[f"{column}_py"]), json.loads(row[f"{column}_sql"])
-                assert list(a) == list(b), f"{view} {column}: keys {list(a)} vs {list(b)}"
-                for key in a:
-                    assert (a[key] is None) == (b[key] is None), (view, column, key)
-                    if a[key] is not None:
-                        assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-9), (view, column, key)
+    with duckdb.connect(str(sql_scored), read_only=True) as con:
+        for view in VIEWS:
+            python = con.execute(f"select * from main.segment_profiles_{view}").df()
+            sql = con.execute(f"select * from main.segment_profiles_sql_{view}").df()
+            plain = frame_differences(
+                python, sql, ["segment_id"], ["size", "share", "avg_confidence", "segment_name", "model_version"]
+            )
+            assert not plain, f"{view}: {plain}"
+            merged = python.merge(sql, on="segment_id", suffixes=("_py", "_sql"))
+            for _, row in merged.iterrows():
+                for column in ("feature_means", "feature_z_scores", "top_features"):
+                    a, b = json.loads(row[f"{column}_py"]), json.loads(row[f"{column}_sql"])
+                    assert list(a) == list(b), f"{view} {column}: keys {list(a)} vs {list(b)}"
+                    for key in a:
+                        assert (a[key] is None) == (b[key] is None), (view, column, key)
+                        if a[key] is not None:
+                            assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-9), (view, column, key)
 
 
 # ------------------------------------------------------------ every algorithm
@@ -107,11 +107,11 @@ def test_every_algorithm_scores_like_python(demo_warehouse: DemoWarehouse, tmp_p
         "stability_resamples": 1,
         "sample_size": 1500,
     }
+    sample = features.sample(n=1500, random_state=1).reset_index(drop=True)
+    as_of = pd.Timestamp(features["as_of_date"].iloc[0]).date()
     expected: dict[str, pd.DataFrame] = {}
     for name, settings in ALGORITHMS.items():
         config = parse_view_config({**base, **settings})
-        sample = features.sample(n=1500, random_state=1).reset_index(drop=True)
-        as_of = pd.Timestamp(features["as_of_date"].iloc[0]).date()
         model = fit_view(
             sample,
             config,
@@ -136,16 +136,16 @@ def test_every_algorithm_scores_like_python(demo_warehouse: DemoWarehouse, tmp_p
     args = json.dumps({"histories": [f"algo_{n}" for n in names]})
     result = run_dbt(["run-operation", "segments_print_scoring_sql", "--args", args], path)
     assert result.ok, result.output
-    con = duckdb.connect(str(path), read_only=True)
-    for name in names:
-        begin, end = f"-- segments-scoring-sql-begin algo_{name}", f"-- segments-scoring-sql-end algo_{name}"
-        sql = result.output.split(begin, 1)[1].split(end, 1)[0]
-        actual = con.execute(sql).df()
-        want = expected[name]
-        assert len(actual) == len(want)
-        ids = frame_differences(want, actual, ["customer_id"], ["segment_id", "segment_name"], rtol=0, atol=0)
-        assert not ids, f"{name}: {ids}"
-        conf = frame_differences(want, actual, ["customer_id"], ["confidence"], rtol=0, atol=1e-9)
-        assert not conf, f"{name}: {conf}"
-        if name == "hdbscan":
-            assert (np.asarray(actual["segment_id"]) == 0).any(), "no outlier was scored"
+    with duckdb.connect(str(path), read_only=True) as con:
+        for name in names:
+            begin, end = f"-- segments-scoring-sql-begin algo_{name}", f"-- segments-scoring-sql-end algo_{name}"
+            sql = result.output.split(begin, 1)[1].split(end, 1)[0]
+            actual = con.execute(sql).df()
+            want = expected[name]
+            assert len(actual) == len(want)
+            ids = frame_differences(want, actual, ["customer_id"], ["segment_id", "segment_name"], rtol=0, atol=0)
+            assert not ids, f"{name}: {ids}"
+            conf = frame_differences(want, actual, ["customer_id"], ["confidence"], rtol=0, atol=1e-9)
+            assert not conf, f"{name}: {conf}"
+            if name == "hdbscan":
+                assert (np.asarray(actual["segment_id"]) == 0).any(), "no outlier was scored"

@@ -7,10 +7,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from segmentation.demo import generate_demo_data
+from tests.dbt_harness import query_duckdb
 
 CUSTOMERS = 4000
 SEED = 11
@@ -26,11 +26,7 @@ class DemoDb:
     seed: int
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        con = duckdb.connect(str(self.path), read_only=True)
-        try:
-            return con.execute(sql, params or []).fetchall()
-        finally:
-            con.close()
+        return query_duckdb(self.path, sql, params)
 
     def scalar(self, sql: str) -> Any:
         return self.query(sql)[0][0]

@@ -9,14 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from segmentation.demo.cli import demo_data_command
+from tests.dbt_harness import query_duckdb
 
 
 def _count(path: Path, sql: str) -> int:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return int(con.execute(sql).fetchall()[0][0])
-    finally:
-        con.close()
+    return int(query_duckdb(path, sql)[0][0])
 
 
 def test_writes_tables_and_prints_a_summary(tmp_path: Path) -> None:

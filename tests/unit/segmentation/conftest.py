@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 VALUE_FEATURES = ["recency_days", "frequency", "monetary_total", "avg_order_value"]
 
@@ -38,11 +37,6 @@ def value_customers(n: int, seed: int = 0, start_id: int = 1) -> pd.DataFrame:
             "truth": [names[t] for t in truth],
         }
     )
-
-
-@pytest.fixture
-def customers() -> pd.DataFrame:
-    return value_customers(4000, seed=1)
 
 
 def value_settings(**overrides: object) -> dict[str, object]:
