@@ -52,32 +52,45 @@
   {#-
     The non-null values of `column` in `relation`, most important first (by
     sum(weight), then value), read at run time so pivots follow the data.
+    Each value comes back behind a one-character marker and loses it here, so dbt's
+    result table cannot read '007' as a number, 'true' as a boolean or 'NA' as null.
     Empty at parse time.
   -#}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
   {%- set query -%}
-    select {{ column }} as value, sum({{ weight }}) as weight
+    select {{ dbt.concat(["'~'", column]) }} as value, sum({{ weight }}) as weight
     from {{ relation }}
     where {{ column }} is not null
     group by {{ column }}
     order by 2 desc, 1
   {%- endset -%}
-  {{ return(run_query(query).columns[0].values() | list) }}
+  {%- set values = [] -%}
+  {%- for marked in run_query(query).columns[0].values() -%}
+    {%- do values.append(marked[1:]) -%}
+  {%- endfor -%}
+  {{ return(values) }}
 {%- endmacro %}
 
 
-{% macro segments_pivot_columns(values, prefix) -%}
-  {#- [(value, column_name)] with unique slugged column names for a pivot. -#}
+{% macro segments_pivot_columns(values, prefix, reserved=[]) -%}
+  {#-
+    [(value, column_name)]: one valid, distinct column per value. The name is the
+    prefix and the value's slug, so 'Home & Garden' becomes <prefix>home_garden.
+    Where two values share a slug (they differ only in case or punctuation), the slug
+    is cut to fit, or it is a reserved name (such as the pooled `other`), a short hash
+    of the exact value is appended: names never depend on the order of the values, so
+    a column means the same value on every run. Names stay within 63 characters.
+  -#}
+  {%- set limit = 63 - (prefix | length) - 7 -%}
+  {%- set slugs = [] -%}
+  {%- for value in values -%}{%- do slugs.append(segments_slug(value)) -%}{%- endfor -%}
   {%- set pairs = [] -%}
-  {%- set used = [] -%}
   {%- for value in values -%}
-    {%- set base = prefix ~ segments_slug(value) -%}
-    {%- set ns = namespace(name=base, n=2) -%}
-    {%- for _ in range(1000) if ns.name in used -%}
-      {%- set ns.name = base ~ '_' ~ ns.n -%}{%- set ns.n = ns.n + 1 -%}
-    {%- endfor -%}
-    {%- do used.append(ns.name) -%}
-    {%- do pairs.append((value, ns.name)) -%}
+    {%- set slug = slugs[loop.index0] -%}
+    {%- if slugs.count(slug) > 1 or slug | length > limit or slug in reserved -%}
+      {%- set slug = slug[:limit] ~ '_' ~ local_md5(value | string)[:6] -%}
+    {%- endif -%}
+    {%- do pairs.append((value, prefix ~ slug)) -%}
   {%- endfor -%}
   {{ return(pairs) }}
 {%- endmacro %}

@@ -68,19 +68,3 @@
   {%- endif -%}
   {{ return(present) }}
 {%- endmacro %}
-
-
-{% macro segments_optional_column(present, name, sql_type, expression=none, cast_present=true) -%}
-  {#-
-    Select an optional column: the column (cast to sql_type unless cast_present is
-    false) when the source has it, else a typed null, so downstream models see one
-    shape whatever the input holds. `present` is none at parse time, when every
-    column is assumed present.
-  -#}
-  {%- set expr = expression if expression is not none else name -%}
-  {%- if present is none or name in present -%}
-    {%- if cast_present -%}cast({{ expr }} as {{ sql_type }}){%- else -%}{{ expr }}{%- endif -%}
-  {%- else -%}
-    cast(null as {{ sql_type }})
-  {%- endif -%}
-{%- endmacro %}

@@ -179,9 +179,11 @@ def _load_models(models_relation: Any) -> list[SegmentModel]:
 def build_assignments(dbt: Any, session: Any, features: Any, models_relation: Any, view: str) -> Any:
     """Body of ``segment_assignments_<view>``: every customer scored, streamed in chunks."""
     history = _load_models(models_relation)
+    # The key leaves with the type it came in with: text ids stay text, never parsed as numbers.
+    key_type = {"customer_id": relations.arrow_type_of(features, "customer_id")}
     if not history:
         relations.log(f"view {view!r}: no stored model (view skipped); no assignments")
-        return relations.arrow_output(session, iter(()), empty_assignments())
+        return relations.arrow_output(session, iter(()), empty_assignments(), key_type)
     columns = relations.columns_of(features)
     latest = history[-1]
     wanted = {"customer_id", "as_of_date", *(c for m in history for c in m.transform.input_columns)}
@@ -202,7 +204,7 @@ def build_assignments(dbt: Any, session: Any, features: Any, models_relation: An
                     cache[key] = model
                 yield score_frame(cache[key], part, chunk)
 
-    return relations.arrow_output(session, batches(), empty_assignments())
+    return relations.arrow_output(session, batches(), empty_assignments(), key_type)
 
 
 def _profile_rows(

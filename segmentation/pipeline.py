@@ -44,7 +44,7 @@ Logger = Callable[[str], None]
 WARM_STARTABLE = ("kmeans", "minibatch_kmeans", "gmm")
 
 ASSIGNMENT_COLUMNS: dict[str, str] = {
-    "customer_id": "Int64",
+    "customer_id": "object",  # opaque: any type, passed through unchanged
     "as_of_date": "datetime64[us]",
     "view": "string",
     "segment_id": "Int64",
@@ -391,9 +391,7 @@ def score_frame(model: SegmentModel, frame: pd.DataFrame, chunk_size: int = 100_
     if not parts:
         return empty_assignments()
     out = pd.concat(parts, ignore_index=True)
-    dtypes = dict(ASSIGNMENT_COLUMNS)
-    if not pd.api.types.is_integer_dtype(out["customer_id"].dtype):
-        dtypes.pop("customer_id")  # text ids pass through unchanged
+    dtypes = {c: t for c, t in ASSIGNMENT_COLUMNS.items() if c != "customer_id"}  # keys keep their own dtype
     return out.astype(dtypes)
 
 

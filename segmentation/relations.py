@@ -10,14 +10,22 @@ a dependency.
 
 Column names are lower-cased on the way in because Snowflake returns unquoted
 identifiers in upper case.
+
+Keys are opaque: ``customer_id``, ``order_id`` and ``product_id`` cross into pandas
+and back out with their source type and value (a zero-padded text id stays text, a
+DECIMAL id is never turned into a float), and an output's key column takes its Arrow
+type from the input relation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+
+KEY_COLUMNS: frozenset[str] = frozenset({"customer_id", "order_id", "product_id"})
+"""Columns that are identifiers, never quantities: passed through exactly."""
 
 
 def platform(relation: Any) -> str:
@@ -98,13 +106,33 @@ def iter_pandas(
 
 
 def _decimals_to_float(batch: Any) -> Any:
-    """Cast DECIMAL columns to float64 before pandas (which would make Python objects)."""
+    """Cast DECIMAL feature columns to float64 before pandas (which would make Python objects).
+
+    Key columns keep their type: a DECIMAL(20,0) customer id must come back exactly.
+    """
     import pyarrow as pa
 
-    if not any(pa.types.is_decimal(f.type) for f in batch.schema):
+    def convert(field: Any) -> bool:
+        return bool(pa.types.is_decimal(field.type)) and field.name.lower() not in KEY_COLUMNS
+
+    if not any(convert(f) for f in batch.schema):
         return batch
-    arrays = [col.cast(pa.float64()) if pa.types.is_decimal(col.type) else col for col in batch.columns]
+    arrays = [
+        col.cast(pa.float64()) if convert(field) else col for field, col in zip(batch.schema, batch.columns, strict=True)
+    ]
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def arrow_type_of(relation: Any, column: str) -> Any:
+    """The Arrow type of one column of a relation, read without fetching rows.
+
+    For DuckDB this is the type dbt-duckdb will see again when the model's output is
+    written; other platforms return ``None`` (their pandas output keeps the dtype).
+    """
+    if platform(relation) != "duckdb":
+        return None
+    projected = project(relation, [column]).limit(0)
+    return projected.to_arrow_reader(1).schema.field(0).type
 
 
 def sql(session: Any, query: str) -> Any:
@@ -127,17 +155,24 @@ def join_on(left: Any, right: Any, key: str) -> Any:
     return left.join(right, on=key, how="inner")
 
 
-def arrow_output(session: Any, batches: Iterable[pd.DataFrame], example: pd.DataFrame) -> Any:
+def arrow_output(
+    session: Any, batches: Iterable[pd.DataFrame], example: pd.DataFrame, types: Mapping[str, Any] | None = None
+) -> Any:
     """What a Python model returns for a stream of result batches.
 
     On DuckDB an Arrow ``RecordBatchReader`` (dbt-duckdb materialises it without
     holding every row in Python); elsewhere a single pandas DataFrame, which every
     dbt adapter with Python models accepts. ``example`` fixes the schema (an empty
-    frame with the final dtypes) so an empty result still has typed columns.
+    frame with the final dtypes) so an empty result still has typed columns;
+    ``types`` overrides the Arrow type of some columns, e.g. a key column typed as the
+    input's (see :func:`arrow_type_of`).
     """
     import pyarrow as pa
 
     schema = pa.Schema.from_pandas(example, preserve_index=False)
+    for name, arrow_type in (types or {}).items():
+        if arrow_type is not None:
+            schema = schema.set(schema.get_field_index(name), pa.field(name, arrow_type))
     if hasattr(session, "register") and hasattr(session, "execute"):
 
         def gen() -> Iterator[pa.RecordBatch]:

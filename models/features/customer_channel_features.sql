@@ -10,14 +10,15 @@
 {%- set max_channels = var('segments_max_channels', 8) -%}
 {%- set fixed_channels = var('segments_channels', none) -%}
 {%- set channels = fixed_channels if fixed_channels else segments_top_values(orders, 'channel', 1) | reject('equalto', 'unknown') | list -%}
-{%- set channel_pivot = segments_pivot_columns(channels if fixed_channels else channels[:max_channels], 'chan_share__') -%}
 {%- set pool_other = fixed_channels or channels | length > max_channels -%}
-{%- set event_types = var('segments_event_types', none) or segments_top_values(engagement, 'event_type', 'events') -%}
-{%- set event_pivot = segments_pivot_columns(event_types[:var('segments_max_event_types', 12)], 'events_per_month__') -%}
+{%- set channel_pivot = segments_pivot_columns(channels if fixed_channels else channels[:max_channels], 'chan_share__', ['other'] if pool_other else []) -%}
+{%- set max_event_types = var('segments_max_event_types', 12) -%}
+{%- set fixed_event_types = var('segments_event_types', none) -%}
+{%- set event_types = fixed_event_types or segments_top_values(engagement, 'event_type', 'events') -%}
+{%- set pool_other_events = event_types | length > 0 and (fixed_event_types or event_types | length > max_event_types) -%}
+{%- set event_pivot = segments_pivot_columns(event_types if fixed_event_types else event_types[:max_event_types], 'events_per_month__', ['other'] if pool_other_events else []) -%}
 {%- set has_email = 'email_sent' in event_types -%}
-{%- set pivoted_channels -%}
-    {%- for value, column in channel_pivot %}{{ segments_string_literal(value) }}{{ ', ' if not loop.last }}{% endfor -%}
-{%- endset -%}
+{%- set pivoted_channels = segments_literal_list(channel_pivot | map(attribute=0) | list) -%}
 
 with rfm as (
 
@@ -35,7 +36,7 @@ channel_orders as (
         {{ segments_safe_divide("sum(case when channel = " ~ segments_string_literal(value) ~ " then 1 else 0 end)", 'count(*)') }} as {{ column }}
         {%- endfor %}
         {%- if pool_other %},
-        {{ segments_safe_divide("sum(case when channel <> 'unknown' and channel not in (" ~ pivoted_channels ~ ") then 1 else 0 end)", 'count(*)') }} as chan_share__other
+        {{ segments_safe_divide("sum(case when channel <> 'unknown' and channel not in " ~ pivoted_channels ~ " then 1 else 0 end)", 'count(*)') }} as chan_share__other
         {%- endif %}
     from {{ orders }}
     group by customer_id
@@ -54,6 +55,9 @@ engagement as (
         {%- for value, column in event_pivot %},
         sum(case when event_type = {{ segments_string_literal(value) }} then events else 0 end) as {{ column }}
         {%- endfor %}
+        {%- if pool_other_events %},
+        sum(case when event_type not in {{ segments_literal_list(event_pivot | map(attribute=0) | list) }} then events else 0 end) as events_per_month__other
+        {%- endif %}
     from {{ engagement }}
     group by customer_id
 
@@ -80,7 +84,7 @@ select
             'case when engagement.first_event_at < rfm.first_order_at then engagement.first_event_at else rfm.first_order_at end',
             'rfm.as_of_date') }}))
     {%- endset %}
-    {%- for value, column in event_pivot %},
+    {%- for column in event_pivot | map(attribute=1) | list + (['events_per_month__other'] if pool_other_events else []) %},
     {{ segments_safe_divide('coalesce(engagement.' ~ column ~ ', 0) * 30.4375', exposure_days) }} as {{ column }}
     {%- endfor %}
     {%- if has_email %},

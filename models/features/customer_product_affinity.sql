@@ -8,8 +8,8 @@
 {%- set max_categories = var('segments_max_categories', 12) -%}
 {%- set fixed = var('segments_categories', none) -%}
 {%- set categories = fixed if fixed else segments_top_values(source_relation, 'category', 'revenue')[:max_categories + 1] -%}
-{%- set pivot = segments_pivot_columns(categories if fixed else categories[:max_categories], 'cat_share__') -%}
 {%- set pool_other = fixed or categories | length > max_categories -%}
+{%- set pivot = segments_pivot_columns(categories if fixed else categories[:max_categories], 'cat_share__', ['other'] if pool_other else []) -%}
 
 with totals as (
 
@@ -52,9 +52,8 @@ per_customer as (
         coalesce(sum(case when category = {{ segments_string_literal(value) }} then revenue_share end), 0) as {{ column }}
         {%- endfor %}
         {%- if pool_other %},
-        coalesce(sum(case when category not in (
-            {%- for value, column in pivot %}{{ segments_string_literal(value) }}{{ ', ' if not loop.last }}{% endfor -%}
-        ) then revenue_share end), 0) as cat_share__other
+        coalesce(sum(case when category not in {{ segments_literal_list(pivot | map(attribute=0) | list) }}
+            then revenue_share end), 0) as cat_share__other
         {%- endif %}
     from shares
     group by customer_id

@@ -1,7 +1,7 @@
 {#-
-  The run's point in time: var as_of_date, or the day after the newest valid order
-  line (the row rules of int_order_lines_checked; a duplicate never changes the
-  newest date, so the costly duplicate check is left out here).
+  The run's point in time: var as_of_date, or the day after the newest valid,
+  counting order line (the row rules of int_order_lines_checked; a duplicate never
+  changes the newest date, so the costly duplicate check is left out here).
   Only rows strictly before it count anywhere downstream.
 -#}
 {%- set as_of = var('as_of_date', none) -%}
@@ -15,7 +15,5 @@ where customer_id is not null
     and ordered_at is not null
     and quantity > 0
     and unit_price is not null
-    and (status is null or status in (
-        {%- for s in segments_known_statuses() %}{{ segments_string_literal(s) }}{{ ', ' if not loop.last }}{% endfor -%}
-    ))
+    and {{ segments_line_counts() }}
 {%- endif %}

@@ -1,11 +1,11 @@
 {#-
   The lines that count for features on the run's as_of_date: valid under the
-  contract, not cancelled or returned, ordered strictly before as_of_date. A view: int_orders and
+  contract, not of an excluded status (var segments_excluded_statuses), ordered
+  strictly before as_of_date. A view: int_orders and
   int_customer_category_revenue each aggregate it in one pass, which costs less
   than writing every counting line to a table first.
 -#}
 {{ config(materialized='view') }}
-{%- set excluded = var('segments_excluded_statuses', ['cancelled', 'returned']) -%}
 {%- set with_categories = segments_has_categories() -%}
 
 select
@@ -28,7 +28,5 @@ left join {{ ref('int_products') }} as products
     on lines.product_id = products.product_id
 {%- endif %}
 where lines.dq_reason is null
-    and (lines.status is null or lines.status not in (
-        {%- for s in excluded %}{{ segments_string_literal(s) }}{{ ', ' if not loop.last }}{% endfor -%}
-    ))
+    and {{ segments_line_counts('lines.status') }}
     and lines.ordered_at < {{ segments_as_of_date() }}

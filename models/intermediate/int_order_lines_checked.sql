@@ -1,27 +1,30 @@
 {#-
   Every staged order line with the first contract rule it breaks, if any.
-  A duplicate line key keeps its first copy; the extra copies are flagged.
-  Without line_number, the key is the whole row (exact duplicates).
+  With a line key (var segments_line_key; by default order_id and line_number when
+  the source has line_number) the first copy of a key is kept and the extra copies
+  are flagged duplicate_line_key. Without one no line is a duplicate: two identical
+  rows can be the same product sold twice in one order. Exact duplicate rows are
+  counted in data_quality as a warning either way.
+  Statuses never make a line invalid: a line counts unless its status is excluded
+  (int_order_lines), and unrecognised statuses are listed in data_quality.
   A view: its two readers (int_order_lines, data_quality) each scan it once,
   which is cheaper than writing every raw line to a table.
 -#}
 {{ config(materialized='view') }}
-{%- set present = segments_column_names('order_lines') -%}
-{%- if present is none or 'line_number' in present -%}
-  {%- set line_key = ['order_id', 'line_number'] -%}
-{%- else -%}
-  {%- set line_key = ['order_id', 'customer_id', 'ordered_at', 'product_id', 'quantity', 'unit_price', 'discount', 'channel', 'status'] -%}
-{%- endif -%}
-{%- set statuses = segments_known_statuses() -%}
+{%- set line_key = segments_line_key() -%}
 
 with keyed as (
 
     select
         *,
+        {%- if line_key %}
         row_number() over (
             partition by {{ line_key | join(', ') }}
             order by ordered_at, customer_id, quantity, unit_price
         ) as key_occurrence
+        {%- else %}
+        1 as key_occurrence
+        {%- endif %}
     from {{ ref('stg_order_lines') }}
 
 )
@@ -42,9 +45,6 @@ select
         when ordered_at is null then 'null_ordered_at'
         when quantity is null or quantity <= 0 then 'non_positive_quantity'
         when unit_price is null then 'null_unit_price'
-        when status is not null and status not in (
-            {%- for s in statuses %}{{ segments_string_literal(s) }}{{ ', ' if not loop.last }}{% endfor -%}
-        ) then 'unknown_status'
         when key_occurrence > 1 then 'duplicate_line_key'
     end as dq_reason
 from keyed

@@ -11,8 +11,11 @@
     **segments_replace_date_config('as_of_date'),
 ) }}
 
+{#- Each view's scorer may hand back a key typed by Arrow (UUID as text); restore the input's type. -#}
+{%- set key_type = segments_key_type(ref('customer_features')) %}
+
 {{ segments_union_views_named(segments_ref_assignments, [
-    ['customer_id', 'customer_id'],
+    ['customer_id', 'cast(customer_id as ' ~ key_type ~ ')'],
     ['as_of_date', 'cast(as_of_date as date)'],
     ['view', 'view'],
     ['segment_id', 'cast(segment_id as ' ~ dbt.type_int() ~ ')'],

@@ -1,13 +1,14 @@
 {#- Customers (optional). When the table is absent this view is empty but keeps its shape. -#}
 -- depends_on: {{ ref('stg_order_lines') }}
 {% if segments_using('customers') -%}
-{%- set present = segments_require_source('customers', ['customer_id']) -%}
+{%- do segments_require_source('customers', ['customer_id']) -%}
+{%- set columns = segments_source_columns('customers') -%}
 select
     customer_id,
-    {{ segments_optional_column(present, 'email', dbt.type_string(), 'lower(trim(email))') }} as email,
-    {{ segments_optional_column(present, 'created_at', dbt.type_timestamp()) }} as created_at,
-    {{ segments_optional_column(present, 'country', dbt.type_string(), 'upper(trim(country))') }} as country,
-    {{ segments_optional_column(present, 'acquisition_channel', dbt.type_string(), 'lower(trim(acquisition_channel))') }} as acquisition_channel
+    {{ segments_conformed_text(columns, 'email', "nullif(lower(trim(email)), '')") }} as email,
+    {{ segments_conformed_timestamp('customers', columns, 'created_at') }} as created_at,
+    {{ segments_conformed_text(columns, 'country', "nullif(upper(trim(country)), '')") }} as country,
+    {{ segments_conformed_text(columns, 'acquisition_channel') }} as acquisition_channel
 from {{ source('segments_raw', 'customers') }}
 {%- else -%}
 select

@@ -1,12 +1,13 @@
 {#- Engagement events (optional). When the table is absent this view is empty but keeps its shape. -#}
 -- depends_on: {{ ref('stg_order_lines') }}
 {% if segments_using('engagement_events') -%}
-{%- set present = segments_require_source('engagement_events', ['customer_id', 'occurred_at', 'event_type']) -%}
+{%- do segments_require_source('engagement_events', ['customer_id', 'occurred_at', 'event_type']) -%}
+{%- set columns = segments_source_columns('engagement_events') -%}
 select
     customer_id,
-    cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
-    lower(trim(event_type)) as event_type,
-    {{ segments_optional_column(present, 'channel', dbt.type_string(), 'lower(trim(channel))') }} as channel
+    {{ segments_conformed_timestamp('engagement_events', columns, 'occurred_at') }} as occurred_at,
+    {{ segments_conformed_text(columns, 'event_type') }} as event_type,
+    {{ segments_conformed_text(columns, 'channel') }} as channel
 from {{ source('segments_raw', 'engagement_events') }}
 {%- else -%}
 select

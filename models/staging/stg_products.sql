@@ -1,11 +1,12 @@
 {#- Products (optional). When the table is absent this view is empty but keeps its shape. -#}
 -- depends_on: {{ ref('stg_order_lines') }}
 {% if segments_using('products') -%}
-{%- set present = segments_require_source('products', ['product_id', 'category']) -%}
+{%- do segments_require_source('products', ['product_id', 'category']) -%}
+{%- set columns = segments_source_columns('products') -%}
 select
     product_id,
-    lower(trim(category)) as category,
-    {{ segments_optional_column(present, 'brand', dbt.type_string(), 'trim(brand)') }} as brand
+    {{ segments_conformed_text(columns, 'category') }} as category,
+    {{ segments_conformed_text(columns, 'brand') }} as brand
 from {{ source('segments_raw', 'products') }}
 {%- else -%}
 select

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from segmentation.demo.generator import MAX_CUSTOMERS, DemoDataError, generate_demo_data
+from segmentation.demo.generator import ID_STYLES, MAX_CUSTOMERS, DemoDataError, generate_demo_data
 from segmentation.paths import DEFAULT_DUCKDB_PATH, DUCKDB_PATH_ENV, default_duckdb_path
 
 
@@ -54,6 +54,13 @@ from segmentation.paths import DEFAULT_DUCKDB_PATH, DUCKDB_PATH_ENV, default_duc
     default=None,
     help="Date of the newest order (YYYY-MM-DD) [default: 2026-10-31].",
 )
+@click.option(
+    "--id-style",
+    type=click.Choice(ID_STYLES),
+    default="text",
+    show_default=True,
+    help="Customer ids as zero-padded text (C000042) or as integers (42).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def demo_data_command(
     customers: int,
@@ -62,6 +69,7 @@ def demo_data_command(
     schema: str,
     minimal: bool,
     as_of: datetime | None,
+    id_style: str,
     quiet: bool,
 ) -> None:
     """Generate realistic demo data with planted personas into DuckDB."""
@@ -77,6 +85,7 @@ def demo_data_command(
             minimal=minimal,
             end_date=as_of.date() if as_of is not None else None,
             progress=not quiet,
+            id_style=id_style,
         )
     except DemoDataError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -71,23 +71,51 @@ FULL_TABLES: tuple[str, ...] = (
 
 _DDL: dict[str, str] = {
     "order_lines": """(
-        order_id BIGINT, line_number INTEGER, customer_id BIGINT, ordered_at TIMESTAMP,
+        order_id BIGINT, line_number INTEGER, customer_id {customer_id}, ordered_at TIMESTAMP,
         product_id BIGINT, quantity INTEGER, unit_price DECIMAL(12,2), discount DECIMAL(12,2),
         channel VARCHAR, status VARCHAR)""",
     "order_lines_minimal": """(
-        order_id BIGINT, customer_id BIGINT, ordered_at TIMESTAMP, quantity INTEGER,
+        order_id BIGINT, customer_id {customer_id}, ordered_at TIMESTAMP, quantity INTEGER,
         unit_price DECIMAL(12,2))""",
     "customers": """(
-        customer_id BIGINT, email VARCHAR, created_at TIMESTAMP, country VARCHAR,
+        customer_id {customer_id}, email VARCHAR, created_at TIMESTAMP, country VARCHAR,
         acquisition_channel VARCHAR)""",
     "products": "(product_id BIGINT, category VARCHAR, brand VARCHAR)",
     "engagement_events": """(
-        customer_id BIGINT, occurred_at TIMESTAMP, event_type VARCHAR, channel VARCHAR)""",
+        customer_id {customer_id}, occurred_at TIMESTAMP, event_type VARCHAR, channel VARCHAR)""",
     "demo_personas": """(
-        customer_id BIGINT, value_persona VARCHAR, behavioral_persona VARCHAR,
+        customer_id {customer_id}, value_persona VARCHAR, behavioral_persona VARCHAR,
         channel_persona VARCHAR)""",
     "demo_dirty_rows_expected": "(reason VARCHAR, rows BIGINT)",
 }
+
+
+ID_STYLES: tuple[str, ...] = ("text", "integer")
+"""``text``: customer ids like ``C000042`` (zero-padded VARCHAR, as most shops' systems
+hand them out); ``integer``: BIGINT 42. Text is the default so that every test runs
+on keys that must never be parsed as numbers."""
+MIN_TEXT_ID_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """How customer ids are written: their SQL type and the expression that formats one."""
+
+    sql_type: str
+    digits: int
+
+    def expression(self, column: str = "customer_id") -> str:
+        if self.sql_type == "BIGINT":
+            return column
+        return f"'C' || lpad(CAST({column} AS VARCHAR), {self.digits}, '0')"
+
+
+def _ids(id_style: str, customers: int) -> _Ids:
+    if id_style not in ID_STYLES:
+        raise DemoDataError(f"id_style must be one of {', '.join(ID_STYLES)}, got {id_style!r}")
+    if id_style == "integer":
+        return _Ids("BIGINT", 0)
+    return _Ids("VARCHAR", max(MIN_TEXT_ID_DIGITS, len(str(FIRST_CUSTOMER_ID + customers - 1))))
 
 
 class DemoDataError(ValueError):
@@ -270,23 +298,26 @@ def generate_demo_data(
     minimal: bool = False,
     end_date: date | None = None,
     progress: bool = False,
+    id_style: str = "text",
 ) -> dict[str, int]:
     """Generate the demo raw tables into the DuckDB file at ``path``.
 
     Tables in ``schema`` are replaced. With ``minimal`` only ``order_lines``
     with the five required columns is written and the other demo tables are
     dropped, so the schema looks exactly like a minimal input. ``end_date`` is
-    the date of the newest order (default 2026-10-31). Returns the number of
-    rows written per table.
+    the date of the newest order (default 2026-10-31). ``id_style`` is ``text``
+    (customer ids ``C000001``, the default) or ``integer`` (see :data:`ID_STYLES`).
+    Returns the number of rows written per table.
     """
     _validate(customers, seed, schema)
+    ids = _ids(id_style, customers)
     end = end_date or DEFAULT_END_DATE
     calendar = Calendar(end)
     catalog = build_catalog(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,))))
     on_chunk = _progress_callback(customers) if progress else None
     con = _connect(Path(path))
     try:
-        return _write(con, schema, customers, seed, calendar, catalog, minimal, on_chunk)
+        return _write(con, schema, customers, seed, calendar, catalog, minimal, on_chunk, ids)
     finally:
         con.close()
         if on_chunk is not None:
@@ -310,6 +341,7 @@ def _write(
     catalog: Catalog,
     minimal: bool,
     on_chunk: Callable[[int], None] | None,
+    ids: _Ids,
 ) -> dict[str, int]:
     """Fill staging tables chunk by chunk, then swap them in with one transaction.
 
@@ -325,16 +357,16 @@ def _write(
         for table in FULL_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {_staging(q, table)}")
         ddl = _DDL["order_lines_minimal" if minimal else "order_lines"]
-        con.execute(f"CREATE TABLE {_staging(q, 'order_lines')} {ddl}")
+        con.execute(f"CREATE TABLE {_staging(q, 'order_lines')} {ddl.format(customer_id=ids.sql_type)}")
         if not minimal:
             for table in FULL_TABLES[1:]:
-                con.execute(f"CREATE TABLE {_staging(q, table)} {_DDL[table]}")
+                con.execute(f"CREATE TABLE {_staging(q, table)} {_DDL[table].format(customer_id=ids.sql_type)}")
             counts["products"] = _insert_products(con, q, catalog)
 
         order_offset = FIRST_ORDER_ID
         for chunk in _chunks(seed, customers, calendar, catalog, minimal):
             con.execute("BEGIN TRANSACTION")
-            _insert_chunk(con, q, chunk, order_offset, minimal)
+            _insert_chunk(con, q, chunk, order_offset, minimal, ids)
             con.execute("COMMIT")
             order_offset += chunk.orders
             counts["order_lines"] += chunk.order_lines.num_rows
@@ -397,20 +429,23 @@ def _insert_select(con: duckdb.DuckDBPyConnection, target: str, table: pa.Table,
         con.unregister("demo_chunk")
 
 
-def _insert_chunk(con: duckdb.DuckDBPyConnection, q: str, chunk: _Chunk, order_offset: int, minimal: bool) -> None:
+def _insert_chunk(
+    con: duckdb.DuckDBPyConnection, q: str, chunk: _Chunk, order_offset: int, minimal: bool, ids: _Ids
+) -> None:
+    cid = ids.expression()
     if minimal:
         _insert_select(
             con,
             _staging(q, "order_lines"),
             chunk.order_lines,
-            f"order_id + {order_offset}, customer_id, ordered_at, quantity, CAST(unit_price AS DECIMAL(12,2))",
+            f"order_id + {order_offset}, {cid}, ordered_at, quantity, CAST(unit_price AS DECIMAL(12,2))",
         )
         return
     _insert_select(
         con,
         _staging(q, "order_lines"),
         chunk.order_lines,
-        f"order_id + {order_offset}, line_number, customer_id, ordered_at, product_id, quantity, "
+        f"order_id + {order_offset}, line_number, {cid}, ordered_at, product_id, quantity, "
         "CAST(unit_price AS DECIMAL(12,2)), CAST(discount AS DECIMAL(12,2)), channel, status",
     )
     assert chunk.customers_table is not None
@@ -420,13 +455,13 @@ def _insert_chunk(con: duckdb.DuckDBPyConnection, q: str, chunk: _Chunk, order_o
         (
             "customers",
             chunk.customers_table,
-            "customer_id, 'c' || customer_id || '@example.com', created_at, country, acquisition_channel",
+            f"{cid}, 'c' || customer_id || '@example.com', created_at, country, acquisition_channel",
         ),
-        ("engagement_events", chunk.engagement, "customer_id, occurred_at, event_type, channel"),
+        ("engagement_events", chunk.engagement, f"{cid}, occurred_at, event_type, channel"),
         (
             "demo_personas",
             chunk.personas,
-            "customer_id, value_persona, behavioral_persona, channel_persona",
+            f"{cid}, value_persona, behavioral_persona, channel_persona",
         ),
     ):
         _insert_select(con, _staging(q, name), table, select)

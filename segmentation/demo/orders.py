@@ -32,7 +32,8 @@ About 0.5 % of the lines carry exactly one defect each, 0.1 % per reason:
 ``duplicate_line_key``     an exact copy of a clean line, placed right after it
                            (same order_id and line_number); only the extra copy
                            counts as dirty
-``unknown_status``         status is 'pending_review', 'on_hold' or 'fraud_check'
+``unrecognised_status``    status is 'pending_review', 'on_hold' or 'fraud_check': outside
+                           the known vocabulary, so the line counts and is listed
 
 The rows chosen for different defects are disjoint and a duplicated line is
 otherwise clean, so the counts per reason are exact and are written to
@@ -83,7 +84,7 @@ DIRTY_REASONS: tuple[str, ...] = (
     "non_positive_quantity",
     "null_ordered_at",
     "duplicate_line_key",
-    "unknown_status",
+    "unrecognised_status",
 )
 DIRTY_RATE_PER_REASON = 0.001
 
