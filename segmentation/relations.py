@@ -118,7 +118,8 @@ def _decimals_to_float(batch: Any) -> Any:
     if not any(convert(f) for f in batch.schema):
         return batch
     arrays = [
-        col.cast(pa.float64()) if convert(field) else col for field, col in zip(batch.schema, batch.columns, strict=True)
+        col.cast(pa.float64()) if convert(field) else col
+        for field, col in zip(batch.schema, batch.columns, strict=True)
     ]
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 

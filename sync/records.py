@@ -39,9 +39,13 @@ def is_email_key(dest: Destination) -> bool:
 
 
 def key_expression(dest: Destination, column: str, string_type: str, alias: str = "s") -> str:
-    """SQL for the normalised match key, so SQL joins and Python agree by construction."""
-    expr = f"TRIM(CAST({alias}.{column} AS {string_type}))"
-    return f"LOWER({expr})" if is_email_key(dest) else expr
+    """SQL for the match key as text, so SQL joins and Python agree by construction.
+
+    An email is trimmed and lower-cased (CRMs match emails that way); any other key is
+    opaque and goes out exactly as the warehouse holds it: ``' C042'`` stays ``' C042'``.
+    """
+    expr = f"CAST({alias}.{column} AS {string_type})"
+    return f"LOWER(TRIM({expr}))" if is_email_key(dest) else expr
 
 
 def format_value(value: Any) -> str | None:
@@ -71,9 +75,20 @@ def format_value(value: Any) -> str | None:
     return text if text != "" else None
 
 
+KEY_COLUMNS = frozenset({"customer_id", "order_id", "product_id"})
+"""Identifier columns: opaque, so a field mapped from one carries the exact warehouse text."""
+
+
+def format_field(column: str, value: Any) -> str | None:
+    """A mapped column's CRM value: keys as the warehouse holds them, everything else by :func:`format_value`."""
+    if column.lower() in KEY_COLUMNS and value is not None and not isinstance(value, float):
+        return str(value)
+    return format_value(value)
+
+
 def payload_for(dest: Destination, row: Mapping[str, Any]) -> dict[str, str | None]:
     """CRM field -> formatted value for one warehouse row (without the match key)."""
-    payload: dict[str, str | None] = {m.field: format_value(row.get(m.column.lower())) for m in dest.fields}
+    payload: dict[str, str | None] = {m.field: format_field(m.column, row.get(m.column.lower())) for m in dest.fields}
     payload.update(dest.constants)
     return payload
 

@@ -109,6 +109,12 @@ class _Ids:
             return column
         return f"'C' || lpad(CAST({column} AS VARCHAR), {self.digits}, '0')"
 
+    def email(self, column: str = "customer_id") -> str:
+        """The customer's demo email, derived from the id as written: c000042@example.com or c42@example.com."""
+        if self.sql_type == "BIGINT":
+            return f"'c' || {column} || '@example.com'"
+        return f"lower({self.expression(column)}) || '@example.com'"
+
 
 def _ids(id_style: str, customers: int) -> _Ids:
     if id_style not in ID_STYLES:
@@ -455,7 +461,7 @@ def _insert_chunk(
         (
             "customers",
             chunk.customers_table,
-            f"{cid}, 'c' || customer_id || '@example.com', created_at, country, acquisition_channel",
+            f"{cid}, {ids.email()}, created_at, country, acquisition_channel",
         ),
         ("engagement_events", chunk.engagement, f"{cid}, occurred_at, event_type, channel"),
         (

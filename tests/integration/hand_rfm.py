@@ -16,8 +16,8 @@ import pytest
 
 from tests.dbt_harness import query_duckdb
 
-EXCLUDED_STATUSES = {"cancelled", "returned"}
-KNOWN_STATUSES = {"completed", *EXCLUDED_STATUSES}
+# The documented default of var segments_excluded_statuses; every other status counts.
+EXCLUDED_STATUSES = {"cancelled", "canceled", "returned", "refunded", "voided", "failed"}
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,13 @@ def hand_rfm(
         if row["quantity"] is None or row["quantity"] <= 0 or row["unit_price"] is None:
             continue
         status = row.get("status")
-        status = status.strip().lower() if status is not None else None
-        if status is not None and status not in KNOWN_STATUSES:
-            continue
+        status = (status.strip().lower() or None) if status is not None else None
+        # Only a line key makes a copy a duplicate; without line_number identical rows all count.
         if "line_number" in row:
             key: tuple[object, ...] = (row["order_id"], row["line_number"])
-        else:
-            key = tuple(row.values())
-        if key in seen_keys:
-            continue
-        seen_keys.add(key)
+            if key in seen_keys:
+                continue
+            seen_keys.add(key)
         valid.append((row, status))
 
     if as_of is None:

@@ -46,21 +46,24 @@ def test_every_customer_gets_exactly_one_rfm_cell(demo_warehouse: DemoWarehouse)
 
 def test_data_quality_counts_every_planted_defect(demo_warehouse: DemoWarehouse) -> None:
     expected = dict(query_duckdb(demo_warehouse.path, "select reason, rows from raw.demo_dirty_rows_expected"))
-    counted = dict(
-        query_duckdb(
-            demo_warehouse.path,
-            "select reason, rows_excluded from main.data_quality where table_name = 'order_lines'",
-        )
-    )
-    for reason, rows in expected.items():
-        assert counted[reason] == rows, reason
-    lines = query_duckdb(demo_warehouse.path, "select count(*) from raw.order_lines")[0][0]
-    checked = query_duckdb(
+    rows = query_duckdb(
         demo_warehouse.path,
-        "select count(*), count(dq_reason) from main.int_order_lines_checked",
-    )[0]
-    assert checked[0] == lines, "no line may disappear between the source and the checked lines"
-    assert checked[1] == sum(expected.values())
+        "select reason, detail, action, row_count from main.data_quality where table_name = 'order_lines'",
+    )
+    per_reason: dict[str, int] = {}
+    for reason, _, _, count in rows:
+        per_reason[reason] = per_reason.get(reason, 0) + count
+    for reason, planted in expected.items():
+        assert per_reason[reason] == planted, reason
+    # the planted odd statuses count: they are listed, never excluded
+    assert {action for reason, _, action, _ in rows if reason == "unrecognised_status"} == {"listed"}
+    # the duplicated lines are exact copies: both rules see them
+    assert per_reason["exact_duplicate_row"] == expected["duplicate_line_key"]
+    lines = query_duckdb(demo_warehouse.path, "select count(*) from raw.order_lines")[0][0]
+    accounted = sum(count for _, _, action, count in rows if action in ("excluded", "filtered", "counted"))
+    assert accounted == lines, "no line may disappear between the source and data_quality"
+    excluded = sum(count for _, _, action, count in rows if action == "excluded")
+    assert excluded == sum(planted for reason, planted in expected.items() if reason != "unrecognised_status")
 
 
 def test_shares_sum_to_one_and_rates_stay_in_range(demo_warehouse: DemoWarehouse) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from sync.config import MatchKey, RetryPolicy, SalesforceDestination
 from sync.ratelimit import Backoff, RateLimiter
-from sync.records import format_value, payload_for, validate_key, value_hash
+from sync.records import format_value, key_expression, payload_for, validate_key, value_hash
 
 
 class FakeClock:
@@ -120,6 +120,31 @@ def test_hash_covers_payload_only_and_is_stable() -> None:
     assert value_hash(payload) != value_hash(changed)
     cleared = payload_for(dest, {**row, "value_segment": None})
     assert value_hash(cleared) != value_hash(payload)
+
+
+def test_keys_go_out_exactly_as_the_warehouse_holds_them() -> None:
+    import duckdb
+
+    from sync.config import FieldMapping
+
+    sf = _dest()
+    email = _dest(field="email", column="email")
+    con = duckdb.connect()
+    con.execute("create table s (customer_id varchar, email varchar)")
+    con.execute("insert into s values (' C00042 ', '  Ann@Example.COM ')")
+    sql = f"select {key_expression(sf, 'customer_id', 'varchar')}, {key_expression(email, 'email', 'varchar')} from s"
+    assert con.execute(sql).fetchall() == [(" C00042 ", "ann@example.com")]
+    mapped = SalesforceDestination(
+        name="sf",
+        type="salesforce",
+        object="Contact",
+        match_key=MatchKey(column="email", field="Email"),
+        fields=(FieldMapping("customer_id", "Customer_Id__c"), FieldMapping("value_segment", "Value_Segment__c")),
+        journeys={},
+        constants={},
+    )
+    payload = payload_for(mapped, {"customer_id": "007 ", "value_segment": " Loyal "})
+    assert payload == {"Customer_Id__c": "007 ", "Value_Segment__c": "Loyal"}
 
 
 def test_key_validation() -> None:

@@ -19,7 +19,7 @@ FULL_SCHEMA = {
     "order_lines": [
         ("order_id", "BIGINT"),
         ("line_number", "INTEGER"),
-        ("customer_id", "BIGINT"),
+        ("customer_id", "VARCHAR"),
         ("ordered_at", "TIMESTAMP"),
         ("product_id", "BIGINT"),
         ("quantity", "INTEGER"),
@@ -29,7 +29,7 @@ FULL_SCHEMA = {
         ("status", "VARCHAR"),
     ],
     "customers": [
-        ("customer_id", "BIGINT"),
+        ("customer_id", "VARCHAR"),
         ("email", "VARCHAR"),
         ("created_at", "TIMESTAMP"),
         ("country", "VARCHAR"),
@@ -37,13 +37,13 @@ FULL_SCHEMA = {
     ],
     "products": [("product_id", "BIGINT"), ("category", "VARCHAR"), ("brand", "VARCHAR")],
     "engagement_events": [
-        ("customer_id", "BIGINT"),
+        ("customer_id", "VARCHAR"),
         ("occurred_at", "TIMESTAMP"),
         ("event_type", "VARCHAR"),
         ("channel", "VARCHAR"),
     ],
     "demo_personas": [
-        ("customer_id", "BIGINT"),
+        ("customer_id", "VARCHAR"),
         ("value_persona", "VARCHAR"),
         ("behavioral_persona", "VARCHAR"),
         ("channel_persona", "VARCHAR"),
@@ -60,7 +60,7 @@ DIRTY_SQL = {
         select coalesce(sum(n - 1), 0) from (
             select order_id, line_number, count(*) as n from raw.order_lines
             group by all having count(*) > 1)""",
-    "unknown_status": """
+    "unrecognised_status": """
         select count(*) from raw.order_lines
         where status is not null and lower(status) not in ('completed', 'cancelled', 'returned')""",
 }
@@ -111,7 +111,7 @@ def test_minimal_mode_writes_only_the_five_required_columns(minimal_db: DemoDb) 
     assert tables == [("order_lines",)]
     assert _columns(minimal_db, "order_lines") == [
         ("order_id", "BIGINT"),
-        ("customer_id", "BIGINT"),
+        ("customer_id", "VARCHAR"),
         ("ordered_at", "TIMESTAMP"),
         ("quantity", "INTEGER"),
         ("unit_price", "DECIMAL(12,2)"),
@@ -161,9 +161,41 @@ def test_values_respect_the_documented_domains(demo_db: DemoDb) -> None:
 def test_emails_are_unique_and_derived_from_the_customer_id(demo_db: DemoDb) -> None:
     total, distinct, matching = demo_db.query(
         "select count(*), count(distinct email), "
-        "count(*) filter (where email = 'c' || customer_id || '@example.com') from raw.customers"
+        "count(*) filter (where email = lower(customer_id) || '@example.com') from raw.customers"
     )[0]
     assert total == distinct == matching == demo_db.customers
+
+
+def test_customer_ids_are_zero_padded_text_by_default(demo_db: DemoDb) -> None:
+    shapes = demo_db.query(
+        "select count(*), count(*) filter (where regexp_full_match(customer_id, 'C[0-9]{6}')), "
+        "min(customer_id), max(customer_id) from raw.customers"
+    )[0]
+    assert shapes == (demo_db.customers, demo_db.customers, "C000001", f"C{demo_db.customers:06d}")
+
+
+def test_integer_id_style_writes_bigint_ids(tmp_path: Path) -> None:
+    path = tmp_path / "integer.duckdb"
+    generate_demo_data(path, customers=50, seed=3, id_style="integer")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        types = con.execute(
+            "select distinct data_type from information_schema.columns "
+            "where table_schema = 'raw' and column_name = 'customer_id'"
+        ).fetchall()
+        ids = con.execute("select min(customer_id), max(customer_id) from raw.customers").fetchall()
+        emails = con.execute("select count(*) from raw.customers where email = 'c' || customer_id || '@example.com'")
+        matching = emails.fetchall()[0][0]
+    finally:
+        con.close()
+    assert types == [("BIGINT",)]
+    assert ids == [(1, 50)]
+    assert matching == 50
+
+
+def test_an_unknown_id_style_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DemoDataError, match="id_style"):
+        generate_demo_data(tmp_path / "x.duckdb", customers=5, seed=1, id_style="uuid")
 
 
 def test_order_ids_are_unique_per_order_across_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,7 +209,9 @@ def test_order_ids_are_unique_per_order_across_chunks(tmp_path: Path, monkeypatc
             "select max(n) from (select order_id, count(distinct customer_id) n "
             "from raw.order_lines where customer_id is not null group by 1)"
         ).fetchall()[0][0]
-        chunk_spread = con.execute("select count(distinct customer_id // 300) from raw.order_lines").fetchall()[0][0]
+        chunk_spread = con.execute(
+            "select count(distinct cast(customer_id[2:] as bigint) // 300) from raw.order_lines"
+        ).fetchall()[0][0]
         ids = con.execute("select count(*), count(distinct customer_id) from raw.customers").fetchall()
     finally:
         con.close()
