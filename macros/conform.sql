@@ -57,6 +57,17 @@
   safe_cast({{ expression }} as {{ sql_type }})
 {%- endmacro %}
 
+{#-
+  PostgreSQL before 16 has neither try_cast nor pg_input_is_valid: the text is
+  checked against the shape of an ISO date-time or a decimal number first, and only
+  text of that shape is cast.
+-#}
+{% macro postgres__segments_try_cast(expression, sql_type) -%}
+  {%- set pattern = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?[ ]*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+                    if 'time' in sql_type | lower else '^[ ]*[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?[ ]*$' -%}
+  case when {{ segments_regex_matches(expression, pattern) }} then cast({{ expression }} as {{ sql_type }}) end
+{%- endmacro %}
+
 
 {% macro segments_regex_matches(expression, pattern) -%}
   {{ return(adapter.dispatch('segments_regex_matches', 'segments')(expression, pattern)) }}

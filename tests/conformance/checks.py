@@ -6,6 +6,7 @@ import json
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,39 +43,49 @@ def _key_type(path: Path, relation: str) -> set[str]:
     return {row[0] for row in query_duckdb(path, f"select distinct typeof(customer_id) from {relation}")}
 
 
+Query = Callable[[str], list[tuple[Any, ...]]]
+
+
 def check_build(shop: Shop, path: Path, result: DbtResult) -> Expected:
-    """Every assertion the conformance suite makes about one built shop."""
+    """Every assertion the conformance suite makes about one shop built end to end on DuckDB."""
     assert result.ok, failure_summary(result.output)
     want = expected(shop)
     in_scope = set(want.rfm)
-    source_type = {shop.types.customer_id}
 
-    # keys: the same values, of the source's type, in every customer-grain output
-    features = {row[0] for row in query_duckdb(path, "select customer_id from main.customer_features")}
-    assert features == in_scope
-    segments = {row[0] for row in query_duckdb(path, "select customer_id from main.customer_segments")}
+    def query(sql: str) -> list[tuple[Any, ...]]:
+        return query_duckdb(path, sql)
+
+    check_features(shop, want, query, key_of=lambda value: value)
+    segments = {row[0] for row in query("select customer_id from main.customer_segments")}
     assert segments == in_scope
     for relation in ("main.customer_features", "main.customer_segments", "main.segment_assignments"):
-        assert _key_type(path, relation) <= source_type, relation
+        assert _key_type(path, relation) <= {shop.types.customer_id}, relation
     for view in VIEWS:
-        assigned = query_duckdb(path, "select customer_id from main.segment_assignments where view = ?", [view])
+        assigned = query(f"select customer_id from main.segment_assignments where view = '{view}'")
         if assigned:  # a view may be skipped on tiny inputs; when it runs it segments everyone in scope
             assert sorted(map(repr, (r[0] for r in assigned))) == sorted(map(repr, in_scope)), view
+    check_sync_keys(path, in_scope)
+    return want
 
-    # RFM equals the line-by-line computation
-    rows = query_duckdb(
-        path, "select customer_id, recency_days, frequency, monetary_total, tenure_days from main.customer_rfm"
-    )
+
+def check_features(
+    shop: Shop, want: Expected, query: Query, key_of: Callable[[Any], Any], schema: str = "main"
+) -> None:
+    """Keys, RFM and the accounting of every line, on any warehouse (``key_of`` maps a source id as it reads back)."""
+    in_scope = {key_of(c) for c in want.rfm}
+    features = {row[0] for row in query(f"select customer_id from {schema}.customer_features")}
+    assert features == in_scope
+
+    rows = query(f"select customer_id, recency_days, frequency, monetary_total, tenure_days from {schema}.customer_rfm")
     assert len(rows) == len(in_scope)
+    hand_rfm = {key_of(c): rfm for c, rfm in want.rfm.items()}
     for customer, recency, frequency, monetary, tenure in rows:
-        hand = want.rfm[customer]
+        hand = hand_rfm[customer]
         assert (recency, frequency, tenure) == (hand.recency_days, hand.frequency, hand.tenure_days), customer
         assert abs(Decimal(str(monetary)) - hand.monetary_total) <= Decimal("0.000001"), (customer, monetary, hand)
 
-    # every raw line is counted or excluded for a named reason
-    quality = query_duckdb(
-        path,
-        "select reason, detail, action, row_count from main.data_quality where table_name = 'order_lines'",
+    quality = query(
+        f"select reason, detail, action, row_count from {schema}.data_quality where table_name = 'order_lines'"
     )
     accounted = Counter(
         {(r, d): n for r, d, action, n in quality if action in ("excluded", "filtered", "counted") and n > 0}
@@ -86,15 +97,11 @@ def check_build(shop: Shop, path: Path, result: DbtResult) -> Expected:
         "exact_duplicate_row": want.exact_duplicates
     }
     if shop.products is not None:
-        conflicts = query_duckdb(
-            path,
-            "select row_count from main.data_quality where table_name = 'products' "
-            "and reason = 'conflicting_product_category'",
+        conflicts = query(
+            f"select row_count from {schema}.data_quality where table_name = 'products' "
+            "and reason = 'conflicting_product_category'"
         )
         assert conflicts == [(want.conflicting_product_rows,)]
-
-    check_sync_keys(path, in_scope)
-    return want
 
 
 def check_sync_keys(path: Path, in_scope: set[Any]) -> None:

@@ -6,17 +6,14 @@ fits models with ``segments fit`` through its dbt target, receives the DuckDB
 reference model as the newest version (so every engine scores with the same stored
 JSON), and runs ``dbt build`` end to end.
 
-PostgreSQL tests run when ``SEGMENTS_TEST_POSTGRES=1`` (``make test`` sets it and
-starts the server through ``scripts/postgres.sh``); Spark tests when
-``SEGMENTS_TEST_SPARK=1`` (``make test-spark``). Without the variable they are
-skipped with a reason, because they need a server or a JVM.
+The PostgreSQL server and the switches that skip these tests without it are in
+tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -24,22 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, DemoWarehouse
+from tests.conftest import DemoWarehouse
 from tests.portability import engines
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "postgres: needs a PostgreSQL server (SEGMENTS_TEST_POSTGRES=1)")
-    config.addinivalue_line("markers", "spark: needs PySpark and Java (SEGMENTS_TEST_SPARK=1)")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    switches = {"postgres": "SEGMENTS_TEST_POSTGRES", "spark": "SEGMENTS_TEST_SPARK"}
-    for item in items:
-        for marker, variable in switches.items():
-            if marker in item.keywords and os.environ.get(variable) != "1":
-                target = "make test" if marker == "postgres" else "make test-spark"
-                item.add_marker(pytest.mark.skip(reason=f"set {variable}=1 (or run `{target}`)"))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -52,25 +35,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def reference(demo_warehouse: DemoWarehouse, tmp_path_factory: pytest.TempPathFactory) -> engines.Reference:
     """The DuckDB build read once: features, stored Python models, assignments."""
     return engines.read_reference(demo_warehouse.path)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[dict[str, str]]:
-    """The PostgreSQL server of scripts/postgres.sh: the one `make test` started, else started here.
-
-    Both use the script's data directory (SEGMENTS_PG_DIR or its default), so a
-    server that is already running is reused and left running.
-    """
-    script = REPO_ROOT / "scripts" / "postgres.sh"
-    env = dict(os.environ)
-    was_running = subprocess.run([str(script), "status"], env=env, check=False).returncode == 0
-    started = subprocess.run([str(script), "start"], env=env, capture_output=True, text=True, check=False)
-    if started.returncode != 0:
-        pytest.fail(f"scripts/postgres.sh start failed:\n{started.stdout}\n{started.stderr}")
-    settings = engines.parse_exports(started.stdout)
-    yield settings
-    if not was_running:
-        subprocess.run([str(script), "stop"], env=env, check=False)
 
 
 @pytest.fixture(scope="session")
