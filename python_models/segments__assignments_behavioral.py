@@ -9,5 +9,5 @@ from segmentation.dbt_entry import build_assignments
 
 def model(dbt, session):
     features = dbt.ref("customer_features")
-    models = dbt.ref("segment_model_behavioral")
+    models = dbt.ref("segments__model_behavioral")
     return build_assignments(dbt, session, features, models, "behavioral")

@@ -8,6 +8,6 @@ from segmentation.dbt_entry import build_profiles
 
 def model(dbt, session):
     features = dbt.ref("customer_features")
-    assignments = dbt.ref("segment_assignments_behavioral")
-    models = dbt.ref("segment_model_behavioral")
+    assignments = dbt.ref("segments__assignments_behavioral")
+    models = dbt.ref("segments__model_behavioral")
     return build_profiles(dbt, session, features, assignments, models, "behavioral")

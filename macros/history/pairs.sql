@@ -12,7 +12,7 @@
 -#}
 run_date as (
 
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date from {{ ref('int_segments__as_of_date') }}
 
 ),
 

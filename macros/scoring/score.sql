@@ -439,7 +439,7 @@ from (
     `histories` (tables in the target schema), between marker lines, without running
     it. For inspecting what a stored model compiles to, and for the tests that check
     every algorithm against the Python scorer:
-      dbt run-operation segments_print_scoring_sql --args '{histories: [segment_model_value]}'
+      dbt run-operation segments_print_scoring_sql --args '{histories: [segments__model_value]}'
   -#}
   {%- set features_relation = ref(features) -%}
   {%- for name in histories -%}

@@ -17,7 +17,7 @@ with latest_customers as (
             customer_id,
             email,
             row_number() over (partition by customer_id order by created_at desc, email) as occurrence
-        from {{ ref('stg_customers') }}
+        from {{ ref('stg_segments__customers') }}
         where customer_id is not null
     ) as ranked
     where occurrence = 1

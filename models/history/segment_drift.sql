@@ -58,7 +58,7 @@
 
 with run_date as (
 
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date from {{ ref('int_segments__as_of_date') }}
 
 ),
 

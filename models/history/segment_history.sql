@@ -17,7 +17,7 @@
 
 with run_date as (
 
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date from {{ ref('int_segments__as_of_date') }}
 
 ),
 
@@ -43,7 +43,7 @@ rfm_ids as (
     select
         rfm_segment,
         cast(row_number() over (order by rfm_segment) as {{ dbt.type_int() }}) as segment_id
-    from (select distinct rfm_segment from {{ ref('rfm_segment_grid') }}) as names
+    from (select distinct rfm_segment from {{ ref('segments__rfm_segment_grid') }}) as names
 
 ),
 

@@ -5,7 +5,7 @@
   in _history.yml cost the same on the first date as on the hundredth; a first
   build summarises every recorded date.
 -#}
--- depends_on: {{ ref('int_as_of_date') }}
+-- depends_on: {{ ref('int_segments__as_of_date') }}
 {{ config(**segments_replace_date_config('as_of_date')) }}
 
 select

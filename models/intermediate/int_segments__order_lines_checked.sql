@@ -2,7 +2,7 @@
   Every staged order line with the first contract rule it breaks, if any.
   A duplicate line key keeps its first copy; the extra copies are flagged.
   Without line_number, the key is the whole row (exact duplicates).
-  A view: its two readers (int_order_lines, data_quality) each scan it once,
+  A view: its two readers (int_segments__order_lines, data_quality) each scan it once,
   which is cheaper than writing every raw line to a table.
 -#}
 {{ config(materialized='view') }}
@@ -22,7 +22,7 @@ with keyed as (
             partition by {{ line_key | join(', ') }}
             order by ordered_at, customer_id, quantity, unit_price
         ) as key_occurrence
-    from {{ ref('stg_order_lines') }}
+    from {{ ref('stg_segments__order_lines') }}
 
 )
 

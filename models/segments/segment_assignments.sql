@@ -3,7 +3,7 @@
   Each run replaces the rows of its own as_of_date (the project's replace-a-date
   strategy: delete+insert, insert_overwrite on Spark), so rebuilding a date is
   idempotent and earlier dates stay as history. Names come from the stored model
-  unless the segment_name_overrides seed renames the segment; the generated name is
+  unless the segments__segment_name_overrides seed renames the segment; the generated name is
   kept beside it.
 -#}
 {{ config(

@@ -68,7 +68,7 @@ def test_every_line_is_counted_or_excluded_for_a_reason(package_build: PackageBu
         )
     )
     (valid,) = query_duckdb(
-        package_build.path, "select count(*) from main.int_order_lines_checked where dq_reason is null"
+        package_build.path, "select count(*) from main.int_segments__order_lines_checked where dq_reason is null"
     )[0]
     assert set(reasons) == {
         "null_customer_id",
