@@ -46,7 +46,9 @@ def read_reference(path: Path) -> Reference:
     con = duckdb.connect(str(path), read_only=True)
     try:
         models = {
-            view: con.execute(f"select * from main.segments__model_{view} order by model_version").df().to_dict("records")
+            view: con.execute(f"select * from main.segments__model_{view} order by model_version")
+            .df()
+            .to_dict("records")
             for view in VIEWS
         }
         return Reference(
