@@ -1,6 +1,6 @@
 {% macro segments_as_of_date() -%}
   {#- The run's as_of_date as a scalar SQL expression (see int_segments__as_of_date). -#}
-  (select as_of_date from {{ ref('int_segments__as_of_date') }})
+  (select as_of_date from {{ ref('segments', 'int_segments__as_of_date') }})
 {%- endmacro %}
 
 {% macro segments_known_statuses() -%}

@@ -28,7 +28,7 @@ select
     unioned.{{ name }}{{ ',' if not loop.last }}
     {%- endfor %}
 from unioned
-left join {{ ref('segments__segment_name_overrides') }} as overrides
+left join {{ ref('segments', 'segments__segment_name_overrides') }} as overrides
     on overrides.view = unioned.view
     and overrides.segment_id = unioned.segment_id
 {%- endmacro %}

@@ -77,31 +77,31 @@
 {% macro segments_ref_model_history(view) -%}
   {#- Fitted model versions of `view`: the Python model, or the store `segments fit` writes. -#}
   {%- if segments_python_models_enabled() -%}
-    {{ return(ref('segments__model_' ~ view)) }}
+    {{ return(ref('segments', 'segments__model_' ~ view)) }}
   {%- endif -%}
-  {{ return(ref('segments__model_sql_' ~ view)) }}
+  {{ return(ref('segments', 'segments__model_sql_' ~ view)) }}
 {%- endmacro %}
 
 
 {% macro segments_ref_assignments(view) -%}
   {%- if segments_scoring_mode(view) == 'python' -%}
-    {{ return(ref('segments__assignments_' ~ view)) }}
+    {{ return(ref('segments', 'segments__assignments_' ~ view)) }}
   {%- endif -%}
-  {{ return(ref('segments__assignments_sql_' ~ view)) }}
+  {{ return(ref('segments', 'segments__assignments_sql_' ~ view)) }}
 {%- endmacro %}
 
 
 {% macro segments_ref_profiles(view) -%}
   {%- if segments_scoring_mode(view) == 'python' -%}
-    {{ return(ref('segments__profiles_' ~ view)) }}
+    {{ return(ref('segments', 'segments__profiles_' ~ view)) }}
   {%- endif -%}
-  {{ return(ref('segments__profiles_sql_' ~ view)) }}
+  {{ return(ref('segments', 'segments__profiles_sql_' ~ view)) }}
 {%- endmacro %}
 
 
 {% macro segments_ref_catalog() -%}
   {%- if segments_python_models_enabled() -%}
-    {{ return(ref('segment_catalog')) }}
+    {{ return(ref('segments', 'segment_catalog')) }}
   {%- endif -%}
-  {{ return(ref('segments__catalog_sql')) }}
+  {{ return(ref('segments', 'segments__catalog_sql')) }}
 {%- endmacro %}

@@ -10,7 +10,7 @@ select
     cast({{ segments_string_literal(as_of) }} as date) as as_of_date
 {%- else %}
     cast({{ dbt.dateadd('day', 1, 'max(cast(ordered_at as date))') }} as date) as as_of_date
-from {{ ref('stg_segments__order_lines') }}
+from {{ ref('segments', 'stg_segments__order_lines') }}
 where customer_id is not null
     and ordered_at is not null
     and quantity > 0

@@ -22,9 +22,9 @@ select
     {%- else %}
     cast(null as {{ dbt.type_string() }}) as category
     {%- endif %}
-from {{ ref('int_segments__order_lines_checked') }} as lines
+from {{ ref('segments', 'int_segments__order_lines_checked') }} as lines
 {%- if with_categories %}
-left join {{ ref('int_segments__products') }} as products
+left join {{ ref('segments', 'int_segments__products') }} as products
     on lines.product_id = products.product_id
 {%- endif %}
 where lines.dq_reason is null

@@ -22,7 +22,7 @@ with keyed as (
             partition by {{ line_key | join(', ') }}
             order by ordered_at, customer_id, quantity, unit_price
         ) as key_occurrence
-    from {{ ref('stg_segments__order_lines') }}
+    from {{ ref('segments', 'stg_segments__order_lines') }}
 
 )
 

@@ -12,7 +12,7 @@ with line_counts as (
         'order_lines' as table_name,
         dq_reason as reason,
         count(*) as row_count
-    from {{ ref('int_segments__order_lines_checked') }}
+    from {{ ref('segments', 'int_segments__order_lines_checked') }}
     group by dq_reason
 
 ),
@@ -25,7 +25,7 @@ customer_counts as (
             when customer_id is null then 'null_customer_id'
             when row_number() over (partition by customer_id order by created_at desc, email) > 1 then 'duplicate_customer_id'
         end as reason
-    from {{ ref('stg_segments__customers') }}
+    from {{ ref('segments', 'stg_segments__customers') }}
 
 ),
 
@@ -37,7 +37,7 @@ product_counts as (
             when product_id is null then 'null_product_id'
             when row_number() over (partition by product_id order by category, brand) > 1 then 'duplicate_product_id'
         end as reason
-    from {{ ref('stg_segments__products') }}
+    from {{ ref('segments', 'stg_segments__products') }}
 
 ),
 
@@ -50,7 +50,7 @@ event_counts as (
             when occurred_at is null then 'null_occurred_at'
             when event_type is null then 'null_event_type'
         end as reason
-    from {{ ref('stg_segments__engagement_events') }}
+    from {{ ref('segments', 'stg_segments__engagement_events') }}
 
 ),
 

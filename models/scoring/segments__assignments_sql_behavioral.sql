@@ -9,4 +9,4 @@
     enabled=segments_scoring_mode('behavioral') == 'sql',
 ) }}
 
-{{ segments_score_assignments('behavioral', segments_ref_model_history('behavioral'), ref('customer_features')) }}
+{{ segments_score_assignments('behavioral', segments_ref_model_history('behavioral'), ref('segments', 'customer_features')) }}

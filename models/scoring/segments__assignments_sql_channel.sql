@@ -9,4 +9,4 @@
     enabled=segments_scoring_mode('channel') == 'sql',
 ) }}
 
-{{ segments_score_assignments('channel', segments_ref_model_history('channel'), ref('customer_features')) }}
+{{ segments_score_assignments('channel', segments_ref_model_history('channel'), ref('segments', 'customer_features')) }}

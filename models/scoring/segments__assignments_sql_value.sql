@@ -9,4 +9,4 @@
     enabled=segments_scoring_mode('value') == 'sql',
 ) }}
 
-{{ segments_score_assignments('value', segments_ref_model_history('value'), ref('customer_features')) }}
+{{ segments_score_assignments('value', segments_ref_model_history('value'), ref('segments', 'customer_features')) }}

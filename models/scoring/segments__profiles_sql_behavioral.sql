@@ -9,7 +9,7 @@
 
 {{ segments_segment_profiles(
     'behavioral',
-    ref('segments__assignments_sql_behavioral'),
+    ref('segments', 'segments__assignments_sql_behavioral'),
     segments_ref_model_history('behavioral'),
-    ref('customer_features'),
+    ref('segments', 'customer_features'),
 ) }}

@@ -9,7 +9,7 @@
 
 {{ segments_segment_profiles(
     'channel',
-    ref('segments__assignments_sql_channel'),
+    ref('segments', 'segments__assignments_sql_channel'),
     segments_ref_model_history('channel'),
-    ref('customer_features'),
+    ref('segments', 'customer_features'),
 ) }}

@@ -9,7 +9,7 @@
 
 {{ segments_segment_profiles(
     'value',
-    ref('segments__assignments_sql_value'),
+    ref('segments', 'segments__assignments_sql_value'),
     segments_ref_model_history('value'),
-    ref('customer_features'),
+    ref('segments', 'customer_features'),
 ) }}

@@ -15,9 +15,9 @@ select
     {%- endfor %}
     features.rfm_segment,
     features.as_of_date
-from {{ ref('customer_features') }} as features
+from {{ ref('segments', 'customer_features') }} as features
 {%- for view in views %}
-left join {{ ref('segment_assignments') }} as {{ view }}_assignment
+left join {{ ref('segments', 'segment_assignments') }} as {{ view }}_assignment
     on {{ view }}_assignment.customer_id = features.customer_id
     and {{ view }}_assignment.as_of_date = features.as_of_date
     and {{ view }}_assignment.view = '{{ view }}'

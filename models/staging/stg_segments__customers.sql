@@ -1,5 +1,5 @@
 {#- Customers (optional). When the table is absent this view is empty but keeps its shape. -#}
--- depends_on: {{ ref('stg_segments__order_lines') }}
+-- depends_on: {{ ref('segments', 'stg_segments__order_lines') }}
 {% if segments_using('customers') -%}
 {%- set present = segments_require_source('customers', ['customer_id']) -%}
 select
@@ -16,6 +16,6 @@ select
     cast(null as {{ dbt.type_timestamp() }}) as created_at,
     cast(null as {{ dbt.type_string() }}) as country,
     cast(null as {{ dbt.type_string() }}) as acquisition_channel
-from {{ ref('stg_segments__order_lines') }}
+from {{ ref('segments', 'stg_segments__order_lines') }}
 where 1 = 0
 {%- endif %}

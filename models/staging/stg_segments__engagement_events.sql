@@ -1,5 +1,5 @@
 {#- Engagement events (optional). When the table is absent this view is empty but keeps its shape. -#}
--- depends_on: {{ ref('stg_segments__order_lines') }}
+-- depends_on: {{ ref('segments', 'stg_segments__order_lines') }}
 {% if segments_using('engagement_events') -%}
 {%- set present = segments_require_source('engagement_events', ['customer_id', 'occurred_at', 'event_type']) -%}
 select
@@ -14,6 +14,6 @@ select
     cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
     cast(null as {{ dbt.type_string() }}) as event_type,
     cast(null as {{ dbt.type_string() }}) as channel
-from {{ ref('stg_segments__order_lines') }}
+from {{ ref('segments', 'stg_segments__order_lines') }}
 where 1 = 0
 {%- endif %}

@@ -1,5 +1,5 @@
 {#- Products (optional). When the table is absent this view is empty but keeps its shape. -#}
--- depends_on: {{ ref('stg_segments__order_lines') }}
+-- depends_on: {{ ref('segments', 'stg_segments__order_lines') }}
 {% if segments_using('products') -%}
 {%- set present = segments_require_source('products', ['product_id', 'category']) -%}
 select
@@ -12,6 +12,6 @@ select
     cast(null as {{ dbt.type_string() }}) as product_id,
     cast(null as {{ dbt.type_string() }}) as category,
     cast(null as {{ dbt.type_string() }}) as brand
-from {{ ref('stg_segments__order_lines') }}
+from {{ ref('segments', 'stg_segments__order_lines') }}
 where 1 = 0
 {%- endif %}
