@@ -8,7 +8,7 @@ select
     {{ segments_optional_column(present, 'created_at', dbt.type_timestamp()) }} as created_at,
     {{ segments_optional_column(present, 'country', dbt.type_string(), 'upper(trim(country))') }} as country,
     {{ segments_optional_column(present, 'acquisition_channel', dbt.type_string(), 'lower(trim(acquisition_channel))') }} as acquisition_channel
-from {{ source('segments_raw', 'customers') }}
+from {{ segments_input('customers') }}
 {%- else -%}
 select
     customer_id,

@@ -7,7 +7,7 @@ select
     cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
     lower(trim(event_type)) as event_type,
     {{ segments_optional_column(present, 'channel', dbt.type_string(), 'lower(trim(channel))') }} as channel
-from {{ source('segments_raw', 'engagement_events') }}
+from {{ segments_input('engagement_events') }}
 {%- else -%}
 select
     customer_id,

@@ -18,4 +18,4 @@ select
     {{ segments_optional_column(present, 'channel', dbt.type_string(), 'lower(trim(channel))') }} as channel,
     {{ segments_optional_column(present, 'status', dbt.type_string(), 'lower(trim(status))') }} as status
 
-from {{ source('segments_raw', 'order_lines') }}
+from {{ segments_input('order_lines') }}

@@ -6,7 +6,7 @@ select
     product_id,
     lower(trim(category)) as category,
     {{ segments_optional_column(present, 'brand', dbt.type_string(), 'trim(brand)') }} as brand
-from {{ source('segments_raw', 'products') }}
+from {{ segments_input('products') }}
 {%- else -%}
 select
     cast(null as {{ dbt.type_string() }}) as product_id,
