@@ -110,3 +110,17 @@ def test_generic_tests_in_yaml_are_the_prefixed_ones() -> None:
         if match in bare
     ]
     assert used == []
+
+
+def test_every_ref_inside_the_package_names_the_package() -> None:
+    """A one-argument ref() from a package resolves to the root project's node first, so a host
+    model of the same name would capture it; only the host's own input models are one-argument."""
+    one_argument = re.compile(r"\bref\(\s*(['\"])[^'\"]+\1\s*(\)|~)")
+    found = [
+        f"{path.relative_to(REPO_ROOT)}: {match.group(0)}"
+        for folder in ("models", "python_models", "macros", "tests/dbt")
+        for path in (REPO_ROOT / folder).rglob("*")
+        if path.suffix in (".sql", ".py", ".yml")
+        for match in one_argument.finditer(path.read_text())
+    ]
+    assert found == []
