@@ -245,3 +245,10 @@ def test_ids_come_through_unchanged(host_build: HostBuild) -> None:
         assert column_type(OUT, table) == host_type, table
     assigned = {row[0] for row in query_duckdb(host_build.path, f"select customer_id from {OUT}.segment_assignments")}
     assert assigned == segmented
+
+
+def test_an_optional_input_given_as_a_model_is_used_on_a_fresh_database(host_build: HostBuild) -> None:
+    # stg_customers did not exist when the build started; the package read it all the same.
+    (staged,) = query_duckdb(host_build.path, "select count(*) from main_segments_staging.stg_segments__customers")[0]
+    assert staged == len(_raw("raw_customers"))
+    assert "optional source table" not in host_build.output
