@@ -30,7 +30,7 @@ FEATURE_STAGE = [
     "path:models/intermediate",
     "path:models/features",
     "path:models/quality",
-    "path:seeds/rfm_segment_grid.csv",
+    "path:seeds/segments__rfm_segment_grid.csv",
 ]
 
 

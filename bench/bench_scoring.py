@@ -3,12 +3,12 @@
 For each size it takes the demo warehouse of bench_features (generated and feature-
 built once, cached under .data/bench), copies customer_features into a bench file,
 fits each view's model with `segments fit` (the same fit as the dbt Python model,
-stored in segment_model_<view>), then measures, each in its own process:
+stored in segments__model_<view>), then measures, each in its own process:
 
-* python: what the dbt Python model segment_assignments_<view> does on DuckDB
+* python: what the dbt Python model segments__assignments_<view> does on DuckDB
   (segmentation.dbt_entry.build_assignments: stream features as Arrow batches into
   pandas, score in numpy chunks, stream the result back into a table);
-* sql: the statement models/scoring/segment_assignments_sql_<view> runs, generated
+* sql: the statement models/scoring/segments__assignments_sql_<view> runs, generated
   from the same stored model (dbt run-operation segments_print_scoring_sql).
 
 It checks that both give the same segment id for every customer and prints wall time
@@ -43,7 +43,7 @@ path, view = sys.argv[1], sys.argv[2]
 con = duckdb.connect(path)
 source = con.cursor()  # as in dbt-duckdb: the inputs are read on their own cursor
 reader = build_assignments(None, con, source.table("main.customer_features"),
-                           source.table(f"main.segment_model_{view}"), view)
+                           source.table(f"main.segments__model_{view}"), view)
 con.execute(f"create or replace table main.bench_python_{view} as select * from reader")
 print(con.execute(f"select count(*) from main.bench_python_{view}").fetchall()[0][0])
 """
@@ -95,15 +95,15 @@ def bench_file(customers: int, seed: int, console: Console) -> Path:
 
 def scoring_sql(path: Path, view: str) -> str:
     """The SQL the scoring model would run for ``view``, generated from the stored model."""
-    args = json.dumps({"histories": [f"segment_model_{view}"], "view": view})
+    args = json.dumps({"histories": [f"segments__model_{view}"], "view": view})
     result = run_measured(
         [str(BIN / "dbt"), "run-operation", "segments_print_scoring_sql", "--args", args],
         env=dbt_env(path),
         cwd=REPO_ROOT,
         check=True,
     )
-    begin = f"-- segments-scoring-sql-begin segment_model_{view}"
-    end = f"-- segments-scoring-sql-end segment_model_{view}"
+    begin = f"-- segments-scoring-sql-begin segments__model_{view}"
+    end = f"-- segments-scoring-sql-end segments__model_{view}"
     return result.output.split(begin, 1)[1].split(end, 1)[0]
 
 
@@ -120,7 +120,7 @@ def compare(path: Path, view: str) -> tuple[int, float, int, int]:
         full join main.bench_sql_{view} as s using (customer_id)
         """
     ).fetchall()[0]
-    k = con.execute(f"select k from main.segment_model_{view} order by model_version desc limit 1").fetchall()[0][0]
+    k = con.execute(f"select k from main.segments__model_{view} order by model_version desc limit 1").fetchall()[0][0]
     con.close()
     return int(row[0]), float(row[1] or 0.0), int(row[2]), int(k)
 

@@ -39,9 +39,9 @@ from bench.measure import Measured, dbt_build, demo_file, raw_copy, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VIEWS = ("value", "behavioral", "channel")
-SEGMENT_STAGE = ["path:python_models", "path:models/segments", "path:seeds/segment_name_overrides.csv"]
+SEGMENT_STAGE = ["path:python_models", "path:models/segments", "path:seeds/segments__segment_name_overrides.csv"]
 FEATURE_PATHS = ("models/staging", "models/intermediate", "models/features", "models/quality", "seeds/rfm")
-SEGMENT_PATHS = ("python_models/", "models/segments", "seeds/segment_name_overrides")
+SEGMENT_PATHS = ("python_models/", "models/segments", "seeds/segments__segment_name_overrides")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -62,19 +62,19 @@ def stage_times(results: dict[str, Any]) -> dict[str, float]:
             stages["data tests"] += seconds
             continue
         name = unique_id.split(".")[-1]
-        if name.startswith(("segment_model_", "segment_assignments_", "segment_profiles_")) or name in {
+        if name.startswith(("segments__model_", "segments__assignments_", "segments__profiles_")) or name in {
             "segment_catalog",
             "segment_assignments",
             "segment_profiles",
             "segment_models",
             "customer_segments",
-            "segment_name_overrides",
+            "segments__segment_name_overrides",
         }:
             stages["segmentation"] += seconds
         elif name.startswith(("stg_", "int_", "customer_rfm", "customer_product", "customer_channel")) or name in {
             "customer_features",
             "data_quality",
-            "rfm_segment_grid",
+            "segments__rfm_segment_grid",
         }:
             stages["features"] += seconds
         else:
@@ -125,7 +125,7 @@ def _view_settings() -> dict[str, dict[str, Any]]:
     return {
         m["config"]["meta"]["segmentation"]["view"]: m["config"]["meta"]["segmentation"]
         for m in doc["models"]
-        if m["name"].startswith("segment_model_")
+        if m["name"].startswith("segments__model_")
     }
 
 
@@ -280,7 +280,7 @@ def bench_size(size: int, seed: int, console: Console, skip_seed_style: bool) ->
         "peak_mib": round(full.peak_rss_mib),
         "stage_sum_s": {k: round(v, 1) for k, v in stage_times(results).items()},
         "segmentation_models_s": {
-            **model_times(results, "segment_model_"),
+            **model_times(results, "segments__model_"),
             **model_times(results, "segment_assignments"),
             **model_times(results, "segment_profiles"),
             **model_times(results, "customer_segments"),

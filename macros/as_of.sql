@@ -1,6 +1,6 @@
 {% macro segments_as_of_date() -%}
-  {#- The run's as_of_date as a scalar SQL expression (see int_as_of_date). -#}
-  (select as_of_date from {{ ref('int_as_of_date') }})
+  {#- The run's as_of_date as a scalar SQL expression (see int_segments__as_of_date). -#}
+  (select as_of_date from {{ ref('segments', 'int_segments__as_of_date') }})
 {%- endmacro %}
 
 
@@ -67,8 +67,8 @@
   {%- if missing -%}
     {{ exceptions.raise_compiler_error(
         "segments: var segments_line_key names column(s) " ~ missing | join(', ') ~ " that are not order-line "
-        ~ "columns of the input contract (" ~ contract | join(', ') ~ ") present in source table "
-        ~ source('segments_raw', 'order_lines') ~ " (found " ~ (present or []) | join(', ') ~ ")") }}
+        ~ "columns of the input contract (" ~ contract | join(', ') ~ ") present in "
+        ~ segments_input_label('order_lines') ~ " (found " ~ (present or []) | join(', ') ~ ")") }}
   {%- endif -%}
   {%- set lowered = [] -%}
   {%- for name in key %}{% do lowered.append(name | lower) %}{% endfor -%}

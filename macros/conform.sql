@@ -158,7 +158,7 @@
                    else segments_try_cast(value, segments_type_double()) -%}
   {%- set query -%}
     select count(*) as failures, min({{ column_name }}) as sample
-    from {{ source('segments_raw', table_name) }}
+    from {{ segments_input(table_name) }}
     where {{ column_name }} is not null
       and {{ value }} <> ''
       and ({{ parsed }}) is null
@@ -168,7 +168,7 @@
     {%- set expected = 'a date or timestamp (DATE, TIMESTAMP, TIMESTAMPTZ or ISO-8601 text such as 2026-03-01 or 2026-03-01T10:15:00+02:00)'
                        if kind == 'timestamp' else 'a number (any numeric type, or text such as 12.50)' -%}
     {{ exceptions.raise_compiler_error(
-        "segments: source table " ~ source('segments_raw', table_name) ~ ", column " ~ column_name ~ ": "
+        "segments: " ~ segments_input_label(table_name) ~ ", column " ~ column_name ~ ": "
         ~ row[0] ~ " value(s) are not " ~ expected ~ ", e.g. " ~ (row[1] | string | tojson)
         ~ ". The run stops so that no row is lost silently: fix the mapping or the values upstream.") }}
   {%- endif -%}

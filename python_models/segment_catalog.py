@@ -9,7 +9,7 @@ from segmentation.dbt_entry import build_catalog
 
 
 def model(dbt, session):
-    value = dbt.ref("segment_model_value")
-    behavioral = dbt.ref("segment_model_behavioral")
-    channel = dbt.ref("segment_model_channel")
+    value = dbt.ref("segments", "segments__model_value")
+    behavioral = dbt.ref("segments", "segments__model_behavioral")
+    channel = dbt.ref("segments", "segments__model_channel")
     return build_catalog(dbt, session, value, behavioral, channel)

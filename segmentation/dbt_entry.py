@@ -7,12 +7,12 @@ the maths is in :mod:`segmentation.pipeline`.
 
 Per view there are three models:
 
-* ``segment_model_<view>`` (incremental): appends a new model version when a fit is
+* ``segments__model_<view>`` (incremental): appends a new model version when a fit is
   needed (none stored, refit requested, configuration changed, inputs changed, or
   drift) and nothing otherwise, so the table is the view's model history;
-* ``segment_assignments_<view>``: scores every customer with the newest model trained
+* ``segments__assignments_<view>``: scores every customer with the newest model trained
   on or before the run's ``as_of_date``;
-* ``segment_profiles_<view>``: size, share, means and z-scores per segment.
+* ``segments__profiles_<view>``: size, share, means and z-scores per segment.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def build_model_versions(
     overrides: Mapping[str, Any] | None = None,
     refit: Any = False,
 ) -> pd.DataFrame:
-    """Body of ``segment_model_<view>``: zero or one new model version row."""
+    """Body of ``segments__model_<view>``: zero or one new model version row."""
     try:
         config = parse_view_config(settings, overrides=overrides or {})
     except ConfigError as err:
@@ -177,7 +177,7 @@ def _load_models(models_relation: Any) -> list[SegmentModel]:
 
 
 def build_assignments(dbt: Any, session: Any, features: Any, models_relation: Any, view: str) -> Any:
-    """Body of ``segment_assignments_<view>``: every customer scored, streamed in chunks."""
+    """Body of ``segments__assignments_<view>``: every customer scored, streamed in chunks."""
     history = _load_models(models_relation)
     # The key leaves with the type it came in with: text ids stay text, never parsed as numbers.
     key_type = {"customer_id": relations.arrow_type_of(features, "customer_id")}
@@ -199,7 +199,7 @@ def build_assignments(dbt: Any, session: Any, features: Any, models_relation: An
                     if model is None:
                         raise ViewSkipped(
                             f"view {view!r}: no model trained on or before {key}; "
-                            f"build segment_model_{view} for that date first"
+                            f"build segments__model_{view} for that date first"
                         )
                     cache[key] = model
                 yield score_frame(cache[key], part, chunk)
@@ -240,7 +240,7 @@ def _profile_rows(
 def build_profiles(
     dbt: Any, session: Any, features: Any, assignments: Any, models_relation: Any, view: str
 ) -> pd.DataFrame:
-    """Body of ``segment_profiles_<view>``: one row per segment and as_of_date."""
+    """Body of ``segments__profiles_<view>``: one row per segment and as_of_date."""
     empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in PROFILE_COLUMNS.items()})
     history = _load_models(models_relation)
     if not history:

@@ -3,15 +3,15 @@
 Warehouses without dbt Python models (PostgreSQL, Spark in session or Thrift mode,
 Redshift, ...) still get segments from ``dbt build``: this command reads the view's
 features through the user's dbt profile and target, fits a model version on the
-bounded training sample exactly as the dbt Python model ``segment_model_<view>`` does
+bounded training sample exactly as the dbt Python model ``segments__model_<view>`` does
 (same configuration from the project, same deterministic sample, same refit decision,
 warm start and id matching), and appends the model row to the model history table in
 that warehouse. ``dbt build`` then scores every customer in SQL from the stored JSON
 (``models/scoring``).
 
 Which table is the history comes from the dbt project itself (``dbt parse``): the
-Python model ``segment_model_<view>`` where Python models run, else the SQL store
-``segment_model_sql_<view>``. Memory stays flat: features stream through a bottom-k
+Python model ``segments__model_<view>`` where Python models run, else the SQL store
+``segments__model_sql_<view>``. Memory stays flat: features stream through a bottom-k
 sampler that keeps at most ``sample_size`` rows.
 """
 
@@ -95,7 +95,7 @@ def view_targets(manifest: Any, views: Sequence[str]) -> list[ViewTarget]:
     features_relation = str(features[0].relation_name)
     out = []
     for view in views:
-        python_name, sql_name = f"segment_model_{view}", f"segment_model_sql_{view}"
+        python_name, sql_name = f"segments__model_{view}", f"segments__model_sql_{view}"
         py_enabled, py_disabled = _nodes_named(manifest, python_name)
         sql_enabled, _ = _nodes_named(manifest, sql_name)
         config_nodes = py_enabled + py_disabled

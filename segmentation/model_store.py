@@ -4,7 +4,7 @@ Everything scoring needs (feature list, transform parameters, cluster arrays, th
 stable segment ids and names) plus everything an analyst wants to audit (training
 date, reason for the fit, quality metrics, the automatic-k sweep, the matching to the
 previous version) lives in :class:`SegmentModel`. The warehouse stores it as a row of
-``segment_model_<view>`` with the headline numbers as columns and the rest as JSON, so
+``segments__model_<view>`` with the headline numbers as columns and the rest as JSON, so
 the model history is queryable and scoring works on any platform.
 """
 
@@ -199,7 +199,7 @@ def _dumps(value: Any) -> str:
 
 
 def models_frame(models: Sequence[SegmentModel]) -> pd.DataFrame:
-    """Rows for ``segment_model_<view>`` with stable dtypes (also when empty)."""
+    """Rows for ``segments__model_<view>`` with stable dtypes (also when empty)."""
     rows = [m.to_row() for m in models]
     frame = pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
     return frame.astype(MODEL_COLUMNS)

@@ -16,7 +16,7 @@ Names are computed when a model is fitted and stored with it, so they do not fli
 between scoring runs; at a refit, a segment matched to a previous one that moved
 less than half the match threshold, in a refit with the same k, keeps its name (see
 :mod:`segmentation.pipeline`).
-User overrides from the ``segment_name_overrides`` seed are applied on top in SQL and
+User overrides from the ``segments__segment_name_overrides`` seed are applied on top in SQL and
 therefore survive refits.
 
 Duplicates within a view are resolved deterministically: the segment with the lower

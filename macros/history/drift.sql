@@ -88,7 +88,7 @@
     segment_drift measures.
   -#}
   select view, max(model_version) as model_version
-  from {{ ref('segment_assignments') }}
+  from {{ ref('segments', 'segment_assignments') }}
   where as_of_date = {{ segments_as_of_date() }}
   group by view
 {%- endmacro %}

@@ -12,13 +12,13 @@
 -#}
 run_date as (
 
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date from {{ ref('segments', 'int_segments__as_of_date') }}
 
 ),
 
 history_dates as (
 
-    select distinct as_of_date from {{ ref('segment_history') }}
+    select distinct as_of_date from {{ ref('segments', 'segment_history') }}
 
 ),
 
@@ -54,7 +54,7 @@ selected_pairs as (
 {{ side }} as (
 
     select pairs.from_date, pairs.to_date, history.customer_id, history.view, history.segment_id, history.segment_name
-    from {{ ref('segment_history') }} as history
+    from {{ ref('segments', 'segment_history') }} as history
     inner join selected_pairs as pairs
         on history.as_of_date = pairs.{{ on_date }}
 

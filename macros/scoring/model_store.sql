@@ -1,6 +1,6 @@
 {#-
   The model history table that `segments fit` appends to on adapters without dbt
-  Python models: the same columns as the Python model segment_model_<view>
+  Python models: the same columns as the Python model segments__model_<view>
   (segmentation.model_store.MODEL_COLUMNS), so segment_models and SQL scoring read
   either one the same way.
 -#}
@@ -25,7 +25,7 @@
 
 {% macro segments_model_store(view) -%}
   {#-
-    Body of segment_model_sql_<view>: an incremental model that never adds rows
+    Body of segments__model_sql_<view>: an incremental model that never adds rows
     itself. The first build creates the empty, typed table; `segments fit` appends
     model versions to it; later builds keep them (full_refresh is off, because the
     history is the system of record for segment ids).

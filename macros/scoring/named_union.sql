@@ -1,7 +1,7 @@
 {% macro segments_union_views_named(relation_of_view, columns, views=['value', 'behavioral', 'channel']) -%}
 {#-
   The relations of every view (relation_of_view(view), e.g. segments_ref_assignments)
-  stacked into one, with the display name taken from the segment_name_overrides seed
+  stacked into one, with the display name taken from the segments__segment_name_overrides seed
   where it renames a segment. columns lists [name, expression] pairs in output order;
   the pair named generated_name (the model's own name) gets segment_name, the name to
   show, placed just before it. segment_assignments and segment_profiles share this so
@@ -28,7 +28,7 @@ select
     unioned.{{ name }}{{ ',' if not loop.last }}
     {%- endfor %}
 from unioned
-left join {{ ref('segment_name_overrides') }} as overrides
+left join {{ ref('segments', 'segments__segment_name_overrides') }} as overrides
     on overrides.view = unioned.view
     and overrides.segment_id = unioned.segment_id
 {%- endmacro %}

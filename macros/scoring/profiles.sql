@@ -1,5 +1,5 @@
 {#-
-  segment_profiles_<view> in SQL, for views scored in SQL: per as_of_date and segment
+  segments__profiles_<view> in SQL, for views scored in SQL: per as_of_date and segment
   the size, share, average confidence, feature means (own units), z-scores and the
   five most distinctive features, as segmentation.profiles.ProfileAccumulator and
   segmentation.dbt_entry.build_profiles compute them in Python:

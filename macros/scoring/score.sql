@@ -436,14 +436,14 @@ from (
 {% macro segments_print_scoring_sql(histories, view='value', features='customer_features') -%}
   {#-
     Operation: print the scoring SQL generated for each model history table named in
-    `histories` (tables in the target schema), between marker lines, without running
+    `histories` (tables in the schema of customer_features), between marker lines, without running
     it. For inspecting what a stored model compiles to, and for the tests that check
     every algorithm against the Python scorer:
-      dbt run-operation segments_print_scoring_sql --args '{histories: [segment_model_value]}'
+      dbt run-operation segments_print_scoring_sql --args '{histories: [segments__model_value]}'
   -#}
-  {%- set features_relation = ref(features) -%}
+  {%- set features_relation = ref('segments', features) -%}
   {%- for name in histories -%}
-    {%- set relation = api.Relation.create(database=target.database, schema=target.schema, identifier=name) -%}
+    {%- set relation = api.Relation.create(database=features_relation.database, schema=features_relation.schema, identifier=name) -%}
     {%- do print('-- segments-scoring-sql-begin ' ~ name) -%}
     {%- do print(segments_score_assignments(view, relation, features_relation)) -%}
     {%- do print('-- segments-scoring-sql-end ' ~ name) -%}

@@ -28,7 +28,7 @@
 
 
 {% macro segments_python_models_enabled() -%}
-  {#- Whether dbt Python models run on this target (segment_model_<view> etc.). -#}
+  {#- Whether dbt Python models run on this target (segments__model_<view> etc.). -#}
   {%- set adapters = var('segments_python_adapters', segments_default_python_adapters()) -%}
   {%- if adapters is string -%}{%- set adapters = [adapters] -%}{%- endif -%}
   {{ return(target.type in adapters) }}
@@ -63,7 +63,7 @@
 
 
 {% macro segments_scoring_mode(view) -%}
-  {#- python or sql: how segment_assignments_<view> is built on this target. -#}
+  {#- python or sql: how segments__assignments_<view> is built on this target. -#}
   {%- set choice = segments_scoring_setting(view) -%}
   {%- if not segments_python_models_enabled() -%}{{ return('sql') }}{%- endif -%}
   {{ return(choice) }}
@@ -77,31 +77,31 @@
 {% macro segments_ref_model_history(view) -%}
   {#- Fitted model versions of `view`: the Python model, or the store `segments fit` writes. -#}
   {%- if segments_python_models_enabled() -%}
-    {{ return(ref('segment_model_' ~ view)) }}
+    {{ return(ref('segments', 'segments__model_' ~ view)) }}
   {%- endif -%}
-  {{ return(ref('segment_model_sql_' ~ view)) }}
+  {{ return(ref('segments', 'segments__model_sql_' ~ view)) }}
 {%- endmacro %}
 
 
 {% macro segments_ref_assignments(view) -%}
   {%- if segments_scoring_mode(view) == 'python' -%}
-    {{ return(ref('segment_assignments_' ~ view)) }}
+    {{ return(ref('segments', 'segments__assignments_' ~ view)) }}
   {%- endif -%}
-  {{ return(ref('segment_assignments_sql_' ~ view)) }}
+  {{ return(ref('segments', 'segments__assignments_sql_' ~ view)) }}
 {%- endmacro %}
 
 
 {% macro segments_ref_profiles(view) -%}
   {%- if segments_scoring_mode(view) == 'python' -%}
-    {{ return(ref('segment_profiles_' ~ view)) }}
+    {{ return(ref('segments', 'segments__profiles_' ~ view)) }}
   {%- endif -%}
-  {{ return(ref('segment_profiles_sql_' ~ view)) }}
+  {{ return(ref('segments', 'segments__profiles_sql_' ~ view)) }}
 {%- endmacro %}
 
 
 {% macro segments_ref_catalog() -%}
   {%- if segments_python_models_enabled() -%}
-    {{ return(ref('segment_catalog')) }}
+    {{ return(ref('segments', 'segment_catalog')) }}
   {%- endif -%}
-  {{ return(ref('segment_catalog_sql')) }}
+  {{ return(ref('segments', 'segments__catalog_sql')) }}
 {%- endmacro %}

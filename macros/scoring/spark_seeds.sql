@@ -2,7 +2,7 @@
   Seeds on Spark with text that contains a quote.
 
   dbt-spark 1.11 loads seed rows through `%s` bindings that its session-mode cursor
-  substitutes without escaping, so a value like "Can't Lose Them" (rfm_segment_grid)
+  substitutes without escaping, so a value like "Can't Lose Them" (segments__rfm_segment_grid)
   breaks the INSERT. This override renders every value as an escaped literal, which
   works for every connection method. dbt looks up `spark__load_csv_rows` in the
   root project first, so it replaces the adapter's macro without any wiring.

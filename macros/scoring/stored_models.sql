@@ -1,8 +1,8 @@
 {#-
   Reading fitted models back from the warehouse at compile time.
 
-  A model version is one row of segment_model_<view> (Python models) or
-  segment_model_sql_<view> (written by `segments fit`); its `parameters` column is the
+  A model version is one row of segments__model_<view> (Python models) or
+  segments__model_sql_<view> (written by `segments fit`); its `parameters` column is the
   JSON of segmentation.model_store.SegmentModel.parameters(). SQL scoring reads it
   with run_query when the scoring model compiles, which in `dbt build` is right after
   the model history was built, and turns the numbers into SQL literals.

@@ -1,6 +1,6 @@
 {#- Small generic data tests of our own (the project uses no dbt packages). -#}
 
-{% test expression_is_true(model, expression, column_name=none, where_clause=none) %}
+{% test segments_expression_is_true(model, expression, column_name=none, where_clause=none) %}
 {#- Rows for which `expression` is false or null fail. -#}
 select *
 from {{ model }}
@@ -11,7 +11,7 @@ where not coalesce({{ expression }}, false)
 {% endtest %}
 
 
-{% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
+{% test segments_accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
 {#- Non-null values outside [min_value, max_value] fail. -#}
 select {{ column_name }}
 from {{ model }}
@@ -28,7 +28,7 @@ where {{ column_name }} is not null
 {% endtest %}
 
 
-{% test unique_combination(model, combination_of_columns) %}
+{% test segments_unique_combination(model, combination_of_columns) %}
 {#- Each combination of the columns appears at most once. -#}
 select {{ combination_of_columns | join(', ') }}, count(*) as occurrences
 from {{ model }}
@@ -37,7 +37,7 @@ having count(*) > 1
 {% endtest %}
 
 
-{% test row_count_equals(model, expected, where_clause=none) %}
+{% test segments_row_count_equals(model, expected, where_clause=none) %}
 {#- The model (optionally filtered) has exactly `expected` rows. -#}
 select row_count
 from (
@@ -51,7 +51,7 @@ where row_count <> {{ expected }}
 {% endtest %}
 
 
-{% test equal_row_count(model, compare_model, where_clause=none, compare_where_clause=none) %}
+{% test segments_equal_row_count(model, compare_model, where_clause=none, compare_where_clause=none) %}
 {#- Two relations (optionally filtered) have the same number of rows. -#}
 select model_rows, compare_rows
 from (

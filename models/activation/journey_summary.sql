@@ -1,5 +1,5 @@
 {#-
-  One row per journey of the journey_rules seed: its settings and what it has
+  One row per journey of the segments__journey_rules seed: its settings and what it has
   triggered so far, incl. the realised control-group share. The tests in
   _activation.yml check that each journey has one cool-down and one control
   percentage, and that the control share stays within four binomial standard
@@ -15,7 +15,7 @@ with rules as (
         count(distinct coalesce(control_pct, 0)) as control_pct_settings,
         max(coalesce(cooldown_days, 0)) as cooldown_days,
         max(coalesce(control_pct, 0)) as control_pct
-    from {{ ref('journey_rules') }}
+    from {{ ref('segments', 'segments__journey_rules') }}
     group by 1
 
 ),
@@ -29,7 +29,7 @@ triggered as (
         count(distinct customer_id) as customers,
         min(triggered_on) as first_triggered_on,
         max(triggered_on) as last_triggered_on
-    from {{ ref('journey_triggers') }}
+    from {{ ref('segments', 'journey_triggers') }}
     group by 1
 
 )

@@ -1,6 +1,6 @@
 {#-
   Journey enrolments: one row per customer, journey and date on which a rule of
-  the journey_rules seed matched one of the customer's segment migrations.
+  the segments__journey_rules seed matched one of the customer's segment migrations.
 
   - trigger_id is the md5 of customer_id|journey|triggered_on, so the same
     trigger always gets the same id, here and in the CRM.
@@ -23,7 +23,7 @@
 {#- Recursion is only needed (and only emitted) when walking the whole history. -#}
 with {% if not is_incremental() %}recursive {% endif %}run_date as (
 
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date from {{ ref('segments', 'int_segments__as_of_date') }}
 
 ),
 
@@ -39,7 +39,7 @@ rules as (
         {#- blank or * means any segment -#}
         case when trim(coalesce(from_segment, '')) in ('', '*') then null else lower(trim(from_segment)) end as from_pattern,
         case when trim(coalesce(to_segment, '')) in ('', '*') then null else lower(trim(to_segment)) end as to_pattern
-    from {{ ref('journey_rules') }}
+    from {{ ref('segments', 'segments__journey_rules') }}
 
 ),
 
@@ -49,7 +49,7 @@ journey_settings as (
         trim(journey) as journey,
         max(coalesce(cooldown_days, 0)) as cooldown_days,
         max(coalesce(control_pct, 0)) as control_pct
-    from {{ ref('journey_rules') }}
+    from {{ ref('segments', 'segments__journey_rules') }}
     group by 1
 
 ),
@@ -57,7 +57,7 @@ journey_settings as (
 migrations as (
 
     select *
-    from {{ ref('segment_migrations') }}
+    from {{ ref('segments', 'segment_migrations') }}
     {%- if is_incremental() %}
     where to_date = (select as_of_date from run_date)
     {%- endif %}
@@ -261,5 +261,5 @@ select
     bucketed.to_segment_name,
     cast(bucketed.control_bucket as {{ dbt.type_int() }}) as control_bucket
 from bucketed
-left join {{ ref('customer_features') }} as features
+left join {{ ref('segments', 'customer_features') }} as features
     on bucketed.customer_id = features.customer_id

@@ -5,8 +5,8 @@
   Columns whose inputs are absent (no channel column, no engagement events) are left out.
 -#}
 {%- set lookback = var('segments_engagement_lookback_days', 365) -%}
-{%- set orders = ref('int_orders') -%}
-{%- set engagement = ref('int_customer_engagement') -%}
+{%- set orders = ref('segments', 'int_segments__orders') -%}
+{%- set engagement = ref('segments', 'int_segments__customer_engagement') -%}
 {%- set max_channels = var('segments_max_channels', 8) -%}
 {%- set fixed_channels = var('segments_channels', none) -%}
 {%- set channels = fixed_channels if fixed_channels else segments_top_values(orders, 'channel', 1) | reject('equalto', 'unknown') | list -%}
@@ -23,7 +23,7 @@
 with rfm as (
 
     select customer_id, as_of_date, first_order_at
-    from {{ ref('customer_rfm') }}
+    from {{ ref('segments', 'customer_rfm') }}
 
 ),
 

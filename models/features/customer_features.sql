@@ -4,8 +4,8 @@
   follows the feature models, so it adapts to the inputs present.
 -#}
 {%- set parts = [
-    ('affinity', ref('customer_product_affinity')),
-    ('channels', ref('customer_channel_features')),
+    ('affinity', ref('segments', 'customer_product_affinity')),
+    ('channels', ref('segments', 'customer_channel_features')),
 ] -%}
 {%- set skip = ['customer_id', 'as_of_date'] -%}
 
@@ -17,7 +17,7 @@ with latest_customers as (
             customer_id,
             email,
             row_number() over (partition by customer_id order by created_at desc, email) as occurrence
-        from {{ ref('stg_customers') }}
+        from {{ ref('segments', 'stg_segments__customers') }}
         where customer_id is not null
     ) as ranked
     where occurrence = 1
@@ -47,7 +47,7 @@ select
     {%- endfor %}
     {%- endfor %}
     {%- endif %}
-from {{ ref('customer_rfm') }} as rfm
+from {{ ref('segments', 'customer_rfm') }} as rfm
 left join latest_customers
     on rfm.customer_id = latest_customers.customer_id
 {%- for alias, relation in parts %}

@@ -4,7 +4,7 @@
   index of the category shares) and the share of gross spend given as discount.
   Without product data only discount_share is filled and no share columns exist.
 -#}
-{%- set source_relation = ref('int_customer_category_revenue') -%}
+{%- set source_relation = ref('segments', 'int_segments__customer_category_revenue') -%}
 {%- set max_categories = var('segments_max_categories', 12) -%}
 {%- set fixed = var('segments_categories', none) -%}
 {%- set categories = fixed if fixed else segments_top_values(source_relation, 'category', 'revenue')[:max_categories + 1] -%}
@@ -74,6 +74,6 @@ select
     per_customer.cat_share__other
     {%- endif %}
 from totals
-cross join {{ ref('int_as_of_date') }} as as_of
+cross join {{ ref('segments', 'int_segments__as_of_date') }} as as_of
 left join per_customer
     on totals.customer_id = per_customer.customer_id

@@ -1,6 +1,6 @@
 {#-
   Recency, frequency and monetary value per customer in scope on as_of_date,
-  with 1-5 scores and the named cell of the RFM grid (seed rfm_segment_grid).
+  with 1-5 scores and the named cell of the RFM grid (seed segments__rfm_segment_grid).
 -#}
 with per_customer as (
 
@@ -10,7 +10,7 @@ with per_customer as (
         max(ordered_at) as last_order_at,
         count(*) as frequency,
         sum(order_revenue) as monetary_total
-    from {{ ref('int_orders') }}
+    from {{ ref('segments', 'int_segments__orders') }}
     group by customer_id
 
 ),
@@ -28,7 +28,7 @@ measured as (
         {{ segments_safe_divide('per_customer.monetary_total', 'per_customer.frequency') }} as avg_order_value,
         {{ segments_days_between('per_customer.first_order_at', 'as_of.as_of_date') }} as tenure_days
     from per_customer
-    cross join {{ ref('int_as_of_date') }} as as_of
+    cross join {{ ref('segments', 'int_segments__as_of_date') }} as as_of
 
 ),
 
@@ -61,7 +61,7 @@ select
                    'cast(scored.m_score as ' ~ dbt.type_string() ~ ')']) }} as rfm_cell,
     grid.rfm_segment
 from scored
-left join {{ ref('rfm_segment_grid') }} as grid
+left join {{ ref('segments', 'segments__rfm_segment_grid') }} as grid
     on scored.r_score = grid.r_score
     and scored.f_score = grid.f_score
     and scored.m_score = grid.m_score

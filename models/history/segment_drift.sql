@@ -24,9 +24,9 @@
 {%- set n_bins = var('segments_drift_bins', 10) | int -%}
 {%- set threshold = var('segments_drift_psi_threshold', 0.25) -%}
 {%- set floor = 0.0001 -%}
-{%- set features_relation = ref('customer_features') -%}
-{%- set assignments_relation = ref('segment_assignments') -%}
-{%- set reference_relation = ref('segment_drift_reference') -%}
+{%- set features_relation = ref('segments', 'customer_features') -%}
+{%- set assignments_relation = ref('segments', 'segment_assignments') -%}
+{%- set reference_relation = ref('segments', 'segment_drift_reference') -%}
 {%- set run_date_sql = segments_as_of_date() -%}
 {%- set double = segments_type_double() -%}
 
@@ -58,7 +58,7 @@
 
 with run_date as (
 
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date from {{ ref('segments', 'int_segments__as_of_date') }}
 
 ),
 

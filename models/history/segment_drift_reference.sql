@@ -26,9 +26,9 @@
 
 {%- set n_bins = var('segments_drift_bins', 10) | int -%}
 {%- set max_levels = var('segments_drift_max_levels', 20) | int -%}
-{%- set features_relation = ref('customer_features') -%}
-{%- set assignments_relation = ref('segment_assignments') -%}
-{%- set models_relation = ref('segment_models') -%}
+{%- set features_relation = ref('segments', 'customer_features') -%}
+{%- set assignments_relation = ref('segments', 'segment_assignments') -%}
+{%- set models_relation = ref('segments', 'segment_models') -%}
 {%- set run_date_sql = segments_as_of_date() -%}
 {%- set double = segments_type_double() -%}
 {%- set numeric_types = '^(u?(tiny|small|medium|big|huge)?int(eger)?|int[0-9]+|float[0-9]*|double|real|decimal|numeric|number)\\b' -%}
@@ -89,7 +89,7 @@
 
 with run_date as (
 
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date from {{ ref('segments', 'int_segments__as_of_date') }}
 
 ),
 

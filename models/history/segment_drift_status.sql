@@ -7,7 +7,7 @@
 -#}
 with drift as (
 
-    select * from {{ ref('segment_drift') }}
+    select * from {{ ref('segments', 'segment_drift') }}
 
 ),
 

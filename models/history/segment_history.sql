@@ -17,7 +17,7 @@
 
 with run_date as (
 
-    select as_of_date from {{ ref('int_as_of_date') }}
+    select as_of_date from {{ ref('segments', 'int_segments__as_of_date') }}
 
 ),
 
@@ -31,7 +31,7 @@ assignments as (
         cast(assignments.segment_name as {{ dbt.type_string() }}) as segment_name,
         cast(assignments.confidence as {{ segments_type_double() }}) as confidence,
         cast(assignments.model_version as {{ dbt.type_string() }}) as model_version
-    from {{ ref('segment_assignments') }} as assignments
+    from {{ ref('segments', 'segment_assignments') }} as assignments
     inner join run_date
         on cast(assignments.as_of_date as date) = run_date.as_of_date
 
@@ -43,7 +43,7 @@ rfm_ids as (
     select
         rfm_segment,
         cast(row_number() over (order by rfm_segment) as {{ dbt.type_int() }}) as segment_id
-    from (select distinct rfm_segment from {{ ref('rfm_segment_grid') }}) as names
+    from (select distinct rfm_segment from {{ ref('segments', 'segments__rfm_segment_grid') }}) as names
 
 ),
 
@@ -57,7 +57,7 @@ rfm as (
         cast(rfm.rfm_segment as {{ dbt.type_string() }}) as segment_name,
         cast(1.0 as {{ segments_type_double() }}) as confidence,
         cast('rfm_grid' as {{ dbt.type_string() }}) as model_version
-    from {{ ref('customer_rfm') }} as rfm
+    from {{ ref('segments', 'customer_rfm') }} as rfm
     inner join run_date
         on cast(rfm.as_of_date as date) = run_date.as_of_date
     left join rfm_ids

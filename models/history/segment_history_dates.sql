@@ -5,7 +5,7 @@
   in _history.yml cost the same on the first date as on the hundredth; a first
   build summarises every recorded date.
 -#}
--- depends_on: {{ ref('int_as_of_date') }}
+-- depends_on: {{ ref('segments', 'int_segments__as_of_date') }}
 {{ config(**segments_replace_date_config('as_of_date')) }}
 
 select
@@ -19,7 +19,7 @@ select
     min(history.confidence) as min_confidence,
     max(history.confidence) as max_confidence,
     max(history.model_version) as model_version
-from {{ ref('segment_history') }} as history
+from {{ ref('segments', 'segment_history') }} as history
 {%- if is_incremental() %}
 where history.as_of_date = {{ segments_as_of_date() }}
 {%- endif %}

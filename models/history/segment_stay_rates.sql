@@ -7,7 +7,7 @@
 -#}
 with transitions as (
 
-    select * from {{ ref('segment_transitions') }}
+    select * from {{ ref('segments', 'segment_transitions') }}
 
 ),
 

@@ -14,7 +14,7 @@ with {{ segments_history_selected_pairs() }},
 per_date as (
 
     select as_of_date, view, count(*) as customers
-    from {{ ref('segment_history') }}
+    from {{ ref('segments', 'segment_history') }}
     where as_of_date in (select from_date from selected_pairs union all select to_date from selected_pairs)
     group by 1, 2
 
@@ -24,9 +24,9 @@ overlap as (
 
     select pairs.from_date, pairs.to_date, before_rows.view, count(*) as customers
     from selected_pairs as pairs
-    inner join {{ ref('segment_history') }} as before_rows
+    inner join {{ ref('segments', 'segment_history') }} as before_rows
         on before_rows.as_of_date = pairs.from_date
-    inner join {{ ref('segment_history') }} as after_rows
+    inner join {{ ref('segments', 'segment_history') }} as after_rows
         on after_rows.as_of_date = pairs.to_date
         and after_rows.customer_id = before_rows.customer_id
         and after_rows.view = before_rows.view
@@ -43,7 +43,7 @@ cells as (
         sum(transitions.customers) as customers_in_cells,
         sum(case when transitions.from_segment_id is not null then transitions.customers else 0 end) as customers_in_from_cells,
         sum(case when transitions.to_segment_id is not null then transitions.customers else 0 end) as customers_in_to_cells
-    from {{ ref('segment_transitions') }} as transitions
+    from {{ ref('segments', 'segment_transitions') }} as transitions
     inner join selected_pairs as pairs
         on transitions.from_date = pairs.from_date
         and transitions.to_date = pairs.to_date

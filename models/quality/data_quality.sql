@@ -30,8 +30,8 @@ with line_buckets as (
         lines.status,
         case when lines.ordered_at >= as_of.as_of_date then 1 else 0 end as after_as_of,
         count(*) as row_count
-    from {{ ref('int_order_lines_checked') }} as lines
-    cross join {{ ref('int_as_of_date') }} as as_of
+    from {{ ref('segments', 'int_segments__order_lines_checked') }} as lines
+    cross join {{ ref('segments', 'int_segments__as_of_date') }} as as_of
     group by
         lines.dq_reason,
         lines.status,
@@ -44,7 +44,7 @@ exact_duplicates as (
     select sum(copies - 1) as row_count
     from (
         select count(*) as copies
-        from {{ ref('stg_order_lines') }}
+        from {{ ref('segments', 'stg_segments__order_lines') }}
         group by {{ line_columns | join(', ') }}
         having count(*) > 1
     ) as repeated
@@ -58,7 +58,7 @@ customer_reasons as (
             when customer_id is null then 'null_customer_id'
             when row_number() over (partition by customer_id order by created_at desc, email) > 1 then 'duplicate_customer_id'
         end as reason
-    from {{ ref('stg_customers') }}
+    from {{ ref('segments', 'stg_segments__customers') }}
 
 ),
 
@@ -69,17 +69,17 @@ product_reasons as (
             when product_id is null then 'null_product_id'
             when row_number() over (partition by product_id order by category, brand) > 1 then 'duplicate_product_id'
         end as reason
-    from {{ ref('stg_products') }}
+    from {{ ref('segments', 'stg_segments__products') }}
 
 ),
 
 conflicting_products as (
 
     select products.product_id
-    from {{ ref('stg_products') }} as products
+    from {{ ref('segments', 'stg_segments__products') }} as products
     inner join (
         select product_id
-        from {{ ref('stg_products') }}
+        from {{ ref('segments', 'stg_segments__products') }}
         where product_id is not null
         group by product_id
         having count(distinct category) > 1
@@ -96,7 +96,7 @@ event_reasons as (
             when occurred_at is null then 'null_occurred_at'
             when event_type is null then 'null_event_type'
         end as reason
-    from {{ ref('stg_engagement_events') }}
+    from {{ ref('segments', 'stg_segments__engagement_events') }}
 
 ),
 
@@ -185,11 +185,11 @@ totals as (
 
     select 'order_lines' as table_name, sum(row_count) as total_rows from line_buckets
     union all
-    select 'customers', count(*) from {{ ref('stg_customers') }}
+    select 'customers', count(*) from {{ ref('segments', 'stg_segments__customers') }}
     union all
-    select 'products', count(*) from {{ ref('stg_products') }}
+    select 'products', count(*) from {{ ref('segments', 'stg_segments__products') }}
     union all
-    select 'engagement_events', count(*) from {{ ref('stg_engagement_events') }}
+    select 'engagement_events', count(*) from {{ ref('segments', 'stg_segments__engagement_events') }}
 
 )
 

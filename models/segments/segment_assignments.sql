@@ -3,7 +3,7 @@
   Each run replaces the rows of its own as_of_date (the project's replace-a-date
   strategy: delete+insert, insert_overwrite on Spark), so rebuilding a date is
   idempotent and earlier dates stay as history. Names come from the stored model
-  unless the segment_name_overrides seed renames the segment; the generated name is
+  unless the segments__segment_name_overrides seed renames the segment; the generated name is
   kept beside it.
 -#}
 {{ config(
@@ -12,7 +12,7 @@
 ) }}
 
 {#- Each view's scorer may hand back a key typed by Arrow (UUID as text); restore the input's type. -#}
-{%- set key_type = segments_key_type(ref('customer_features')) %}
+{%- set key_type = segments_key_type(ref('segments', 'customer_features')) %}
 
 {{ segments_union_views_named(segments_ref_assignments, [
     ['customer_id', 'cast(customer_id as ' ~ key_type ~ ')'],

@@ -1,6 +1,6 @@
 {#-
   Every fitted model version of every view, newest flagged with is_latest. The
-  per-view history tables (segment_model_<view>) are the system of record; this is
+  per-view history tables (segments__model_<view>) are the system of record; this is
   their union for reporting.
 -#}
 {%- set views = ['value', 'behavioral', 'channel'] %}

@@ -525,11 +525,11 @@ def load_profiles(src: Source, view: str, as_of: date | None) -> list[SegmentPro
     if frame.empty:
         return Missing("segment_profiles", f"has no rows for view {view!r} on {as_of}")
     stability: dict[int, float | None] = {}
-    # The catalog is segment_catalog where Python models run and segment_catalog_sql
+    # The catalog is segment_catalog where Python models run and segments__catalog_sql
     # where the SQL scoring does; a warehouse that switched has both.
     catalogs = [
         f"select segment_id, stability_jaccard, model_version from {src.qualified(name)} where view = ?"
-        for name in ("segment_catalog", "segment_catalog_sql")
+        for name in ("segment_catalog", "segments__catalog_sql")
         if src.check(name, ["view", "segment_id", "stability_jaccard", "model_version"]) is None
     ]
     if catalogs:

@@ -95,13 +95,15 @@ def hand_rfm(
     return as_of, result
 
 
-def assert_rfm_matches_hand(path: Path, as_of: dt.date | None = None, table: str = "raw.order_lines") -> int:
-    """Check main.customer_rfm against the hand computation for every customer; return how many there are."""
+def assert_rfm_matches_hand(
+    path: Path, as_of: dt.date | None = None, table: str = "raw.order_lines", rfm: str = "main.customer_rfm"
+) -> int:
+    """Check ``rfm`` (customer_rfm) against the hand computation for every customer; return how many there are."""
     expected_as_of, expected = hand_rfm(path, as_of, table)
     rows = query_duckdb(
         path,
         "select customer_id, as_of_date, recency_days, frequency, monetary_total, tenure_days, "
-        "avg_order_value from main.customer_rfm",
+        f"avg_order_value from {rfm}",
     )
     assert {r[0] for r in rows} == set(expected), "customers in scope differ from the hand computation"
     for customer_id, as_of_date, recency, frequency, monetary, tenure, aov in rows:

@@ -19,6 +19,9 @@ from tests.dbt_harness import REPO_ROOT, query_duckdb, run_dbt
 from tests.integration.hand_rfm import assert_rfm_matches_hand
 
 AS_OF = dt.date(2026, 11, 1)  # integration_tests/dbt_project.yml pins as_of_date
+# The package's own schemas (macros/schemas.sql): <target schema>_<role> beside the project's `main`.
+OUT = "main_segments"
+INTERMEDIATE = "main_segments_intermediate"
 
 
 @dataclass(frozen=True)
@@ -52,17 +55,26 @@ def test_the_package_builds_on_the_projects_own_tables(package_build: PackageBui
         for row in query_duckdb(package_build.path, "select distinct table_schema from information_schema.tables")
     }
     assert "raw" not in schemas
+    # The package's relations go to its own schemas; the project's schema keeps only its own seeds.
+    assert schemas == {"main", OUT, "main_segments_staging", INTERMEDIATE}, schemas
+    own = query_duckdb(
+        package_build.path, "select table_name from information_schema.tables where table_schema = 'main'"
+    )
+    assert {row[0] for row in own} == {"shop_order_lines", "shop_customers", "shop_products", "shop_engagement_events"}
 
 
 def test_rfm_matches_a_hand_computation_from_the_shop_seeds(package_build: PackageBuild) -> None:
-    assert assert_rfm_matches_hand(package_build.path, AS_OF, table="main.shop_order_lines") > 250
+    assert (
+        assert_rfm_matches_hand(package_build.path, AS_OF, table="main.shop_order_lines", rfm=f"{OUT}.customer_rfm")
+        > 250
+    )
 
 
 def test_every_line_is_counted_or_excluded_for_a_reason(package_build: PackageBuild) -> None:
     (lines,) = query_duckdb(package_build.path, "select count(*) from main.shop_order_lines")[0]
     rows = query_duckdb(
         package_build.path,
-        "select reason, detail, action, row_count from main.data_quality where table_name = 'order_lines'",
+        f"select reason, detail, action, row_count from {OUT}.data_quality where table_name = 'order_lines'",
     )
     excluded = {reason for reason, _, action, count in rows if action == "excluded" and count > 0}
     assert excluded == {"null_customer_id", "non_positive_quantity", "null_ordered_at", "duplicate_line_key"}
@@ -79,11 +91,11 @@ def test_every_line_is_counted_or_excluded_for_a_reason(package_build: PackageBu
 
 
 def test_every_view_segments_every_customer_in_scope(package_build: PackageBuild) -> None:
-    (in_scope,) = query_duckdb(package_build.path, "select count(*) from main.customer_rfm")[0]
+    (in_scope,) = query_duckdb(package_build.path, f"select count(*) from {OUT}.customer_rfm")[0]
     per_view = query_duckdb(
         package_build.path,
         "select view, count(distinct customer_id), count(distinct segment_id), min(segment_name) is not null "
-        "from main.segment_assignments where as_of_date = ? group by view order by view",
+        f"from {OUT}.segment_assignments where as_of_date = ? group by view order by view",
         [AS_OF],
     )
     assert [row[0] for row in per_view] == ["behavioral", "channel", "value"]
@@ -93,7 +105,7 @@ def test_every_view_segments_every_customer_in_scope(package_build: PackageBuild
     crm = query_duckdb(
         package_build.path,
         "select count(*), count(segments.email), count(distinct segments.email) "
-        "from main.customer_segments as segments inner join main.shop_customers as shop "
+        f"from {OUT}.customer_segments as segments inner join main.shop_customers as shop "
         "on shop.customer_id = segments.customer_id and shop.email = segments.email",
     )
     assert crm == [(in_scope, in_scope, in_scope)]

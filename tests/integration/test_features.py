@@ -18,7 +18,7 @@ FEATURES = " ".join(
         "path:models/intermediate",
         "path:models/features",
         "path:models/quality",
-        "seeds/rfm_segment_grid.csv",
+        "seeds/segments__rfm_segment_grid.csv",
     ]
 )
 
@@ -99,8 +99,8 @@ def test_past_as_of_date_reproduces_what_was_known_then(demo_warehouse: DemoWare
     in_scope = assert_rfm_matches_hand(past, as_of)
     later_only = query_duckdb(
         past,
-        f"select count(distinct customer_id) from main.int_order_lines_checked where dq_reason is null "
-        f"and customer_id not in (select customer_id from main.int_order_lines_checked "
+        f"select count(distinct customer_id) from main.int_segments__order_lines_checked where dq_reason is null "
+        f"and customer_id not in (select customer_id from main.int_segments__order_lines_checked "
         f"where dq_reason is null and ordered_at < date '{as_of}')",
     )[0][0]
     assert later_only > 0, "the demo should hold customers whose first order is after the date"

@@ -181,7 +181,7 @@ def test_journey_triggers_ids_control_and_cool_down(backfilled: Backfilled) -> N
     rules = {
         journey: (cooldown, pct)
         for journey, cooldown, pct in query_duckdb(
-            backfilled.path, "select distinct journey, cooldown_days, control_pct from main.journey_rules"
+            backfilled.path, "select distinct journey, cooldown_days, control_pct from main.segments__journey_rules"
         )
     }
     triggers = query_duckdb(
@@ -269,7 +269,7 @@ def test_rerunning_any_date_changes_nothing(backfilled: Backfilled) -> None:
 
 def test_history_data_tests_pass(backfilled: Backfilled) -> None:
     result = run_dbt(
-        ["test", "--select", "path:models/history", "path:models/activation", "path:seeds/journey_rules.csv"],
+        ["test", "--select", "path:models/history", "path:models/activation", "path:seeds/segments__journey_rules.csv"],
         backfilled.path,
     )
     assert result.ok, result.output
@@ -286,7 +286,7 @@ def test_control_share_holds_on_a_large_sample(tmp_path: Path) -> None:
     """
     path = tmp_path / "control.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("create table main.int_as_of_date as select date '2026-03-01' as as_of_date")
+    con.execute("create table main.int_segments__as_of_date as select date '2026-03-01' as as_of_date")
     con.execute(
         "create table main.customer_features as"
         " select range as customer_id, 'c' || range || '@example.com' as email from range(60000)"
@@ -302,7 +302,7 @@ def test_control_share_holds_on_a_large_sample(tmp_path: Path) -> None:
     )
     con.execute(
         """
-        create table main.journey_rules as
+        create table main.segments__journey_rules as
         select 'holdout_' || pct as journey, 'enter_segment' as trigger_type, 'rfm' as view,
                cast(null as varchar) as from_segment, 'Champions' as to_segment, 30 as cooldown_days,
                pct as control_pct, 'control share check' as description

@@ -46,7 +46,9 @@ def read_reference(path: Path) -> Reference:
     con = duckdb.connect(str(path), read_only=True)
     try:
         models = {
-            view: con.execute(f"select * from main.segment_model_{view} order by model_version").df().to_dict("records")
+            view: con.execute(f"select * from main.segments__model_{view} order by model_version")
+            .df()
+            .to_dict("records")
             for view in VIEWS
         }
         return Reference(
@@ -263,7 +265,7 @@ class PostgresEngine:
             con.close()
 
     def store_rows(self, view: str) -> list[dict[str, Any]]:
-        frame = self.query(f"select * from {self.schema}.segment_model_sql_{view} order by model_version")
+        frame = self.query(f"select * from {self.schema}.segments__model_sql_{view} order by model_version")
         return frame.to_dict("records")
 
     def append_models(self, view: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -274,7 +276,7 @@ class PostgresEngine:
             with con.cursor() as cur:
                 for row in rows:
                     cur.execute(
-                        f"insert into {self.schema}.segment_model_sql_{view} ({names}) values ({marks})",
+                        f"insert into {self.schema}.segments__model_sql_{view} ({names}) values ({marks})",
                         model_values(row),
                     )
             con.commit()
@@ -338,14 +340,14 @@ class SparkEngine:
         return {t: pd.read_parquet(out / f"{self.schema}.{t}") for t in tables}
 
     def store_rows(self, view: str) -> list[dict[str, Any]]:
-        table = f"segment_model_sql_{view}"
+        table = f"segments__model_sql_{view}"
         frame = self.export([table])[table]
         return frame.sort_values("model_version").to_dict("records")
 
     def append_models(self, view: str, rows: Sequence[Mapping[str, Any]]) -> None:
         payload = self.home / f"models_{view}.json"
         payload.write_text(json.dumps([model_values(r) for r in rows], default=str))
-        self._task("append-models", "--table", f"{self.schema}.segment_model_sql_{view}", "--rows", str(payload))
+        self._task("append-models", "--table", f"{self.schema}.segments__model_sql_{view}", "--rows", str(payload))
 
 
 def spark_conf(home: Path) -> dict[str, str]:

@@ -35,7 +35,7 @@ def _versions(path: Path) -> list[tuple[int, str, str]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         rows = con.execute(
-            "select model_version, fit_reason, parameters from main.segment_model_value order by model_version"
+            "select model_version, fit_reason, parameters from main.segments__model_value order by model_version"
         ).fetchall()
     finally:
         con.close()

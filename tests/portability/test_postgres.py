@@ -14,8 +14,8 @@ pytestmark = pytest.mark.postgres
 def test_dbt_build_passes_on_postgres(postgres_build: EngineBuild) -> None:
     checks.check_build(postgres_build)
     # Python models cannot run on Postgres: the SQL twins were built instead.
-    assert "segment_assignments_sql_value" in postgres_build.build_output
-    assert "segment_model_value " not in postgres_build.build_output
+    assert "segments__assignments_sql_value" in postgres_build.build_output
+    assert "segments__model_value " not in postgres_build.build_output
 
 
 def test_features_equal_duckdb(postgres_build: EngineBuild, reference: Reference) -> None:

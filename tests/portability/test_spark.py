@@ -14,8 +14,8 @@ pytestmark = pytest.mark.spark
 def test_dbt_build_passes_on_spark(spark_build: EngineBuild) -> None:
     checks.check_build(spark_build)
     # Python models cannot run on Spark: the SQL twins were built instead.
-    assert "segment_assignments_sql_value" in spark_build.build_output
-    assert "segment_model_value " not in spark_build.build_output
+    assert "segments__assignments_sql_value" in spark_build.build_output
+    assert "segments__model_value " not in spark_build.build_output
 
 
 def test_features_equal_duckdb(spark_build: EngineBuild, reference: Reference) -> None:

@@ -38,7 +38,7 @@ def sql_scored(demo_warehouse: DemoWarehouse, tmp_path_factory: pytest.TempPathF
     """A copy of the demo warehouse with the SQL scoring and profile models built too."""
     path = tmp_path_factory.mktemp("sql_scoring") / "scored.duckdb"
     shutil.copy(demo_warehouse.path, path)
-    models = [f"segment_assignments_sql_{v}" for v in VIEWS] + [f"segment_profiles_sql_{v}" for v in VIEWS]
+    models = [f"segments__assignments_sql_{v}" for v in VIEWS] + [f"segments__profiles_sql_{v}" for v in VIEWS]
     result = run_dbt(["run", "--select", *models, "--vars", "{segments_scoring: sql}"], path)
     assert result.ok, result.output
     return path
@@ -47,8 +47,8 @@ def sql_scored(demo_warehouse: DemoWarehouse, tmp_path_factory: pytest.TempPathF
 def test_sql_assignments_equal_python(sql_scored: Path) -> None:
     with duckdb.connect(str(sql_scored), read_only=True) as con:
         for view in VIEWS:
-            python = con.execute(f"select * from main.segment_assignments_{view}").df()
-            sql = con.execute(f"select * from main.segment_assignments_sql_{view}").df()
+            python = con.execute(f"select * from main.segments__assignments_{view}").df()
+            sql = con.execute(f"select * from main.segments__assignments_sql_{view}").df()
             assert len(python) == len(sql) > 0
             same = frame_differences(
                 python, sql, ["customer_id"], ["segment_id", "segment_name", "model_version", "view"], rtol=0, atol=0
@@ -63,8 +63,8 @@ def test_sql_assignments_equal_python(sql_scored: Path) -> None:
 def test_sql_profiles_equal_python(sql_scored: Path) -> None:
     with duckdb.connect(str(sql_scored), read_only=True) as con:
         for view in VIEWS:
-            python = con.execute(f"select * from main.segment_profiles_{view}").df()
-            sql = con.execute(f"select * from main.segment_profiles_sql_{view}").df()
+            python = con.execute(f"select * from main.segments__profiles_{view}").df()
+            sql = con.execute(f"select * from main.segments__profiles_sql_{view}").df()
             plain = frame_differences(
                 python, sql, ["segment_id"], ["size", "share", "avg_confidence", "segment_name", "model_version"]
             )

@@ -46,5 +46,5 @@ def test_report_exposure_covers_every_model_the_report_reads() -> None:
 
     exposures = yaml.safe_load((REPO_ROOT / "models" / "exposures.yml").read_text())["exposures"]
     report = next(e for e in exposures if e["name"] == "segment_report")
-    refs = {d.split("'")[1] for d in report["depends_on"]}
+    refs = {d.split("'")[-2] for d in report["depends_on"]}
     assert set(MAIN_RELATIONS) <= refs

@@ -142,12 +142,12 @@ def test_names_from_the_warehouse_cannot_inject_markup(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "catalogs",
-    [["segment_catalog"], ["segment_catalog_sql"], ["segment_catalog", "segment_catalog_sql"]],
+    [["segment_catalog"], ["segments__catalog_sql"], ["segment_catalog", "segments__catalog_sql"]],
 )
 def test_stability_comes_from_whichever_catalog_was_built(
     synthetic_warehouse: Path, tmp_path: Path, catalogs: list[str]
 ) -> None:
-    """Python models write segment_catalog, SQL scoring segment_catalog_sql; the newest version wins."""
+    """Python models write segment_catalog, SQL scoring segments__catalog_sql; the newest version wins."""
     statements = []
     for version, name in enumerate(catalogs, start=1):
         statements.append(

@@ -71,7 +71,7 @@ def test_every_rfm_cell_of_the_grid_seed_has_an_action() -> None:
     import csv
     from pathlib import Path
 
-    seed = Path(__file__).resolve().parents[2] / "seeds" / "rfm_segment_grid.csv"
+    seed = Path(__file__).resolve().parents[2] / "seeds" / "segments__rfm_segment_grid.csv"
     with seed.open() as handle:
         names = {row["rfm_segment"] for row in csv.DictReader(handle)}
     assert names <= set(RFM_ACTIONS)

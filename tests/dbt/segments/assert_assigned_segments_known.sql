@@ -4,7 +4,7 @@ select
     assignments.model_version,
     assignments.segment_id,
     count(*) as customers
-from {{ ref('segment_assignments') }} as assignments
+from {{ ref('segments', 'segment_assignments') }} as assignments
 left join {{ segments_ref_catalog() }} as catalog
     on catalog.view = assignments.view
     and catalog.model_version = assignments.model_version

@@ -3,11 +3,11 @@
   customers of customer_features: none missing, none extra, none twice.
 -#}
 with fitted_views as (
-    select distinct view from {{ ref('segment_models') }}
+    select distinct view from {{ ref('segments', 'segment_models') }}
 ),
 
 features as (
-    select customer_id, as_of_date from {{ ref('customer_features') }}
+    select customer_id, as_of_date from {{ ref('segments', 'customer_features') }}
 ),
 
 expected as (
@@ -18,7 +18,7 @@ expected as (
 
 actual as (
     select view, customer_id, as_of_date, count(*) as rows_per_customer
-    from {{ ref('segment_assignments') }}
+    from {{ ref('segments', 'segment_assignments') }}
     where as_of_date in (select as_of_date from features)
     group by view, customer_id, as_of_date
 )

@@ -1,13 +1,13 @@
 {#- Per view and as_of_date, segment shares add up to 1 and sizes to the assignments. -#}
 with profiles as (
     select view, as_of_date, sum(share) as total_share, sum(size) as total_size
-    from {{ ref('segment_profiles') }}
+    from {{ ref('segments', 'segment_profiles') }}
     group by view, as_of_date
 ),
 
 assignments as (
     select view, as_of_date, count(*) as assigned
-    from {{ ref('segment_assignments') }}
+    from {{ ref('segments', 'segment_assignments') }}
     group by view, as_of_date
 )
 

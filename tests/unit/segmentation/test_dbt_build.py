@@ -22,7 +22,7 @@ from tests.dbt_harness import run_dbt
 pytestmark = pytest.mark.dbt
 
 VIEWS = ("value", "behavioral", "channel")
-SEGMENT_MODELS = "path:python_models path:models/segments path:seeds/segment_name_overrides.csv"
+SEGMENT_MODELS = "path:python_models path:models/segments path:seeds/segments__segment_name_overrides.csv"
 
 
 def _df(path: Path, sql: str) -> pd.DataFrame:

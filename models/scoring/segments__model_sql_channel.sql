@@ -1,7 +1,7 @@
 {#-
   Fitted model versions of the channel view where dbt Python models do not run
   (Postgres, Spark, Redshift, ...): `segments fit --view channel` appends a version,
-  dbt never rewrites it. Same columns as the Python model segment_model_channel.
+  dbt never rewrites it. Same columns as the Python model segments__model_channel.
 -#}
 {{ config(
     materialized='incremental',

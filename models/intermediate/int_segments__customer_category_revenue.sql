@@ -5,5 +5,5 @@ select
     sum(line_revenue) as revenue,
     sum(gross_amount) as gross_amount,
     sum(discount_amount) as discount_amount
-from {{ ref('int_order_lines') }}
+from {{ ref('segments', 'int_segments__order_lines') }}
 group by customer_id, category

@@ -1,7 +1,7 @@
 {#-
   Fitted model versions of the value view where dbt Python models do not run
   (Postgres, Spark, Redshift, ...): `segments fit --view value` appends a version,
-  dbt never rewrites it. Same columns as the Python model segment_model_value.
+  dbt never rewrites it. Same columns as the Python model segments__model_value.
 -#}
 {{ config(
     materialized='incremental',

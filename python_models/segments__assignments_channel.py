@@ -8,6 +8,6 @@ from segmentation.dbt_entry import build_assignments
 
 
 def model(dbt, session):
-    features = dbt.ref("customer_features")
-    models = dbt.ref("segment_model_channel")
+    features = dbt.ref("segments", "customer_features")
+    models = dbt.ref("segments", "segments__model_channel")
     return build_assignments(dbt, session, features, models, "channel")

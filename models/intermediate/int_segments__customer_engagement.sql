@@ -8,8 +8,8 @@ select
     events.event_type,
     count(*) as events,
     min(events.occurred_at) as first_event_at
-from {{ ref('stg_engagement_events') }} as events
-cross join {{ ref('int_as_of_date') }} as as_of
+from {{ ref('segments', 'stg_segments__engagement_events') }} as events
+cross join {{ ref('segments', 'int_segments__as_of_date') }} as as_of
 where events.customer_id is not null
     and events.event_type is not null
     and events.occurred_at < as_of.as_of_date

@@ -13,5 +13,5 @@ def model(dbt, session):
     settings = dbt.config.meta_get("segmentation")
     overrides = dbt.config.meta_get("segments_view_overrides")
     refit = dbt.config.meta_get("segments_refit")
-    features = dbt.ref("customer_features")
+    features = dbt.ref("segments", "customer_features")
     return build_model_versions(dbt, session, features, settings, overrides, refit)

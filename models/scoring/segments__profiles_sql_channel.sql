@@ -1,6 +1,6 @@
 {#-
   Profiles of the channel segments scored in SQL (see macros/scoring/profiles.sql): built
-  instead of the Python model segment_profiles_channel whenever the view is scored in SQL.
+  instead of the Python model segments__profiles_channel whenever the view is scored in SQL.
 -#}
 {{ config(
     materialized='table',
@@ -9,7 +9,7 @@
 
 {{ segments_segment_profiles(
     'channel',
-    ref('segment_assignments_sql_channel'),
+    ref('segments', 'segments__assignments_sql_channel'),
     segments_ref_model_history('channel'),
-    ref('customer_features'),
+    ref('segments', 'customer_features'),
 ) }}

@@ -19,4 +19,4 @@ select
     {{ segments_conformed_text(columns, 'channel') }} as channel,
     {{ segments_conformed_text(columns, 'status', "nullif(lower(trim(cast(status as " ~ dbt.type_string() ~ "))), '')") }} as status
 
-from {{ source('segments_raw', 'order_lines') }}
+from {{ segments_input('order_lines') }}

@@ -1,7 +1,7 @@
 {#-
   Every customer's behavioral segment scored in SQL from the stored model (see
   macros/scoring/score.sql). Built instead of the Python model
-  segment_assignments_behavioral when var segments_scoring picks sql for this view, and
+  segments__assignments_behavioral when var segments_scoring picks sql for this view, and
   always on adapters without dbt Python models.
 -#}
 {{ config(
@@ -9,4 +9,4 @@
     enabled=segments_scoring_mode('behavioral') == 'sql',
 ) }}
 
-{{ segments_score_assignments('behavioral', segments_ref_model_history('behavioral'), ref('customer_features')) }}
+{{ segments_score_assignments('behavioral', segments_ref_model_history('behavioral'), ref('segments', 'customer_features')) }}

@@ -7,7 +7,7 @@ from segmentation.dbt_entry import build_profiles
 
 
 def model(dbt, session):
-    features = dbt.ref("customer_features")
-    assignments = dbt.ref("segment_assignments_value")
-    models = dbt.ref("segment_model_value")
+    features = dbt.ref("segments", "customer_features")
+    assignments = dbt.ref("segments", "segments__assignments_value")
+    models = dbt.ref("segments", "segments__model_value")
     return build_profiles(dbt, session, features, assignments, models, "value")

@@ -1,7 +1,7 @@
 {#-
   Every customer's channel segment scored in SQL from the stored model (see
   macros/scoring/score.sql). Built instead of the Python model
-  segment_assignments_channel when var segments_scoring picks sql for this view, and
+  segments__assignments_channel when var segments_scoring picks sql for this view, and
   always on adapters without dbt Python models.
 -#}
 {{ config(
@@ -9,4 +9,4 @@
     enabled=segments_scoring_mode('channel') == 'sql',
 ) }}
 
-{{ segments_score_assignments('channel', segments_ref_model_history('channel'), ref('customer_features')) }}
+{{ segments_score_assignments('channel', segments_ref_model_history('channel'), ref('segments', 'customer_features')) }}

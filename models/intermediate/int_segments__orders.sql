@@ -9,5 +9,5 @@ select
     min(ordered_at) as ordered_at,
     sum(line_revenue) as order_revenue,
     min(channel) as channel
-from {{ ref('int_order_lines') }}
+from {{ ref('segments', 'int_segments__order_lines') }}
 group by customer_id, order_id

@@ -1,6 +1,6 @@
 {#-
   Profiles of the value segments scored in SQL (see macros/scoring/profiles.sql): built
-  instead of the Python model segment_profiles_value whenever the view is scored in SQL.
+  instead of the Python model segments__profiles_value whenever the view is scored in SQL.
 -#}
 {{ config(
     materialized='table',
@@ -9,7 +9,7 @@
 
 {{ segments_segment_profiles(
     'value',
-    ref('segment_assignments_sql_value'),
+    ref('segments', 'segments__assignments_sql_value'),
     segments_ref_model_history('value'),
-    ref('customer_features'),
+    ref('segments', 'customer_features'),
 ) }}

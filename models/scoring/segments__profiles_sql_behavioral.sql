@@ -1,6 +1,6 @@
 {#-
   Profiles of the behavioral segments scored in SQL (see macros/scoring/profiles.sql): built
-  instead of the Python model segment_profiles_behavioral whenever the view is scored in SQL.
+  instead of the Python model segments__profiles_behavioral whenever the view is scored in SQL.
 -#}
 {{ config(
     materialized='table',
@@ -9,7 +9,7 @@
 
 {{ segments_segment_profiles(
     'behavioral',
-    ref('segment_assignments_sql_behavioral'),
+    ref('segments', 'segments__assignments_sql_behavioral'),
     segments_ref_model_history('behavioral'),
-    ref('customer_features'),
+    ref('segments', 'customer_features'),
 ) }}

@@ -6,7 +6,7 @@ from (
         category,
         brand,
         row_number() over (partition by product_id order by category, brand) as occurrence
-    from {{ ref('stg_products') }}
+    from {{ ref('segments', 'stg_segments__products') }}
     where product_id is not null
 ) as ranked
 where occurrence = 1

@@ -1,7 +1,7 @@
 {#-
   Fitted model versions of the behavioral view where dbt Python models do not run
   (Postgres, Spark, Redshift, ...): `segments fit --view behavioral` appends a version,
-  dbt never rewrites it. Same columns as the Python model segment_model_behavioral.
+  dbt never rewrites it. Same columns as the Python model segments__model_behavioral.
 -#}
 {{ config(
     materialized='incremental',

@@ -1,5 +1,5 @@
 {#- Customers (optional). When the table is absent this view is empty but keeps its shape. -#}
--- depends_on: {{ ref('stg_order_lines') }}
+-- depends_on: {{ ref('segments', 'stg_segments__order_lines') }}
 {% if segments_using('customers') -%}
 {%- do segments_require_source('customers', ['customer_id']) -%}
 {%- set columns = segments_source_columns('customers') -%}
@@ -9,7 +9,7 @@ select
     {{ segments_conformed_timestamp('customers', columns, 'created_at') }} as created_at,
     {{ segments_conformed_text(columns, 'country', "nullif(upper(trim(country)), '')") }} as country,
     {{ segments_conformed_text(columns, 'acquisition_channel') }} as acquisition_channel
-from {{ source('segments_raw', 'customers') }}
+from {{ segments_input('customers') }}
 {%- else -%}
 select
     customer_id,
@@ -17,6 +17,6 @@ select
     cast(null as {{ dbt.type_timestamp() }}) as created_at,
     cast(null as {{ dbt.type_string() }}) as country,
     cast(null as {{ dbt.type_string() }}) as acquisition_channel
-from {{ ref('stg_order_lines') }}
+from {{ ref('segments', 'stg_segments__order_lines') }}
 where 1 = 0
 {%- endif %}

@@ -1,8 +1,8 @@
 {#-
   The lines that count for features on the run's as_of_date: valid under the
   contract, not of an excluded status (var segments_excluded_statuses), ordered
-  strictly before as_of_date. A view: int_orders and
-  int_customer_category_revenue each aggregate it in one pass, which costs less
+  strictly before as_of_date. A view: int_segments__orders and
+  int_segments__customer_category_revenue each aggregate it in one pass, which costs less
   than writing every counting line to a table first.
 -#}
 {{ config(materialized='view') }}
@@ -22,9 +22,9 @@ select
     {%- else %}
     cast(null as {{ dbt.type_string() }}) as category
     {%- endif %}
-from {{ ref('int_order_lines_checked') }} as lines
+from {{ ref('segments', 'int_segments__order_lines_checked') }} as lines
 {%- if with_categories %}
-left join {{ ref('int_products') }} as products
+left join {{ ref('segments', 'int_segments__products') }} as products
     on lines.product_id = products.product_id
 {%- endif %}
 where lines.dq_reason is null

@@ -6,8 +6,8 @@
   rows can be the same product sold twice in one order. Exact duplicate rows are
   counted in data_quality as a warning either way.
   Statuses never make a line invalid: a line counts unless its status is excluded
-  (int_order_lines), and unrecognised statuses are listed in data_quality.
-  A view: its two readers (int_order_lines, data_quality) each scan it once,
+  (int_segments__order_lines), and unrecognised statuses are listed in data_quality.
+  A view: its two readers (int_segments__order_lines, data_quality) each scan it once,
   which is cheaper than writing every raw line to a table.
 -#}
 {{ config(materialized='view') }}
@@ -25,7 +25,7 @@ with keyed as (
         {%- else %}
         1 as key_occurrence
         {%- endif %}
-    from {{ ref('stg_order_lines') }}
+    from {{ ref('segments', 'stg_segments__order_lines') }}
 
 )
 

@@ -7,7 +7,7 @@ from segmentation.dbt_entry import build_profiles
 
 
 def model(dbt, session):
-    features = dbt.ref("customer_features")
-    assignments = dbt.ref("segment_assignments_channel")
-    models = dbt.ref("segment_model_channel")
+    features = dbt.ref("segments", "customer_features")
+    assignments = dbt.ref("segments", "segments__assignments_channel")
+    models = dbt.ref("segments", "segments__model_channel")
     return build_profiles(dbt, session, features, assignments, models, "channel")
