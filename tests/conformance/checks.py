@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.conformance.shops import Expected, Shop, expected, write_duckdb
+from tests.conformance.shops import Expected, Shop, Types, expected, write_duckdb
 from tests.dbt_harness import REPO_ROOT, DbtResult, query_duckdb, run_dbt
 
 VIEWS = ("value", "behavioral", "channel")
@@ -20,6 +20,8 @@ USER_DATA_VARS = {"segments_unit_tests": False}
 (a UUID key or an integer price cannot take them), so they run on the demo data only."""
 BUILD_SECONDS: list[float] = []
 """Wall time of every conformance build, reported at the end of the session."""
+TYPES_BUILT: list[Types] = []
+"""The column types of every shop built, so the summary shows the matrix that was covered."""
 
 
 def build_shop(shop: Shop, args: tuple[str, ...] = ("build",)) -> tuple[Path, DbtResult]:
@@ -27,10 +29,16 @@ def build_shop(shop: Shop, args: tuple[str, ...] = ("build",)) -> tuple[Path, Db
     folder = Path(tempfile.mkdtemp(prefix="segments-conformance-"))
     path = folder / "shop.duckdb"
     write_duckdb(shop, path)
+    TYPES_BUILT.append(shop.types)
     started = time.perf_counter()
-    result = run_dbt([*args, "--vars", json.dumps({**USER_DATA_VARS, **shop.vars})], path)
+    result = run_dbt([*args, "--vars", json.dumps(shop_vars(shop))], path)
     BUILD_SECONDS.append(time.perf_counter() - started)
     return path, result
+
+
+def shop_vars(shop: Shop) -> dict[str, Any]:
+    """The vars a user of this shop sets: its own (as_of_date, pivot widths) and its key's type for the contract."""
+    return {**USER_DATA_VARS, "segments_customer_id_type": shop.types.customer_id.lower(), **shop.vars}
 
 
 def failure_summary(output: str) -> str:
