@@ -49,7 +49,9 @@ def missing_notes(data: ReportData) -> tuple[str, ...]:
     if not isinstance(data.rfm, Missing):
         add(data.rfm.transitions)
     if not data.views:
-        add(Missing("segment_assignments"))
+        reason = data.overview.empty_reason
+        detail = reason.removeprefix("no customer is in scope: ") if reason else None
+        add(Missing("segment_assignments", f"is empty: {detail}") if detail else Missing("segment_assignments"))
     for view in data.views:
         for value in (
             view.model,

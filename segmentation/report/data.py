@@ -66,6 +66,8 @@ class Overview:
     revenue: float | None
     views: tuple[str, ...]
     run_dates: tuple[date, ...]
+    empty_reason: str | None = None
+    """Why no customer is in scope, when none is: what became of the order lines."""
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,26 @@ def load_overview(src: Source, as_of: date | None) -> Overview:
         revenue=revenue,
         views=views,
         run_dates=run_dates,
+        empty_reason=why_no_customers(src) if customers == 0 else None,
+    )
+
+
+def why_no_customers(src: Source) -> str:
+    """A sentence on what became of the order lines, from data_quality's accounting."""
+    if src.check("data_quality", ["table_name", "action", "row_count", "table_rows"]) is not None:
+        return "no customer is in scope: no order line counts before the as-of date"
+    rows = src.rows(
+        f"select action, sum(row_count), max(table_rows) from {src.qualified('data_quality')} "
+        "where table_name = 'order_lines' group by action"
+    )
+    by_action = {str(action): _int(count) or 0 for action, count, _ in rows}
+    total = max((_int(total) or 0 for _, _, total in rows), default=0)
+    if total == 0:
+        return "no customer is in scope: the order_lines input has no rows"
+    return (
+        f"no customer is in scope: none of the {total:,} order lines counts before the as-of date "
+        f"({by_action.get('excluded', 0):,} break the input contract, {by_action.get('filtered', 0):,} have an "
+        "excluded status or are on or after the as-of date); see the data-quality table for each reason"
     )
 
 
@@ -308,15 +330,25 @@ def load_overview(src: Source, as_of: date | None) -> Overview:
 
 
 def load_data_quality(src: Source) -> pd.DataFrame | Missing:
+    """Per table and reason: rows, what happened to them (``action``) and their share.
+
+    Builds from before ``data_quality`` accounted for every row have no ``action``
+    nor ``detail``: all their rows were contract exclusions.
+    """
     needed = ["table_name", "reason", "rows_excluded", "table_rows", "share"]
     missing = src.check("data_quality", needed)
     if missing:
         return missing
+    columns = set(src.columns("data_quality"))
+    action = "action" if "action" in columns else "'excluded'"
+    detail = "detail" if "detail" in columns else "cast(null as varchar)"
+    rows = "row_count" if "row_count" in columns else "rows_excluded"
     return src.frame(
-        f"select table_name, reason, cast(rows_excluded as bigint) as rows_excluded, "
+        f"select table_name, reason, {detail} as detail, {action} as action, cast({rows} as bigint) as row_count, "
+        f"cast(rows_excluded as bigint) as rows_excluded, "
         f"cast(table_rows as bigint) as table_rows, cast(share as double) as share "
         f"from {src.qualified('data_quality')} "
-        "order by rows_excluded desc, table_name, reason"
+        "order by rows_excluded desc, row_count desc, table_name, reason, detail"
     )
 
 

@@ -128,26 +128,38 @@ def frame_table(frame: pd.DataFrame, spec: Sequence[tuple[str, str, str]]) -> Ta
     )
 
 
+FLAGGED_ACTIONS = ("excluded", "warning")
+"""data_quality actions that point at a problem in the data; the warn share applies to them only."""
+
+
 def data_quality_table(frame: pd.DataFrame, warn_share: float) -> Table:
     table = frame_table(
         frame,
         [
             ("table_name", "table", "text"),
             ("reason", "reason", "text"),
-            ("rows_excluded", "rows excluded", "int"),
+            ("detail", "value", "text"),
+            ("action", "what happens", "text"),
+            ("row_count", "rows", "int"),
             ("table_rows", "rows in table", "int"),
             ("share", "share", "share"),
         ],
     )
     classes = []
-    for share, excluded in zip(frame["share"], frame["rows_excluded"], strict=True):
-        if share is not None and not pd.isna(share) and float(share) > warn_share:
+    for share, rows, action in zip(frame["share"], frame["row_count"], frame["action"], strict=True):
+        flagged = action in FLAGGED_ACTIONS
+        if flagged and share is not None and not pd.isna(share) and float(share) > warn_share:
             classes.append("warn")
-        elif not excluded:
+        elif not rows or not flagged:
             classes.append("quiet")
         else:
             classes.append("")
     return replace(table, row_classes=classes)
+
+
+def contract_exclusions(frame: pd.DataFrame) -> int:
+    """Raw rows excluded because they break the input contract (not lines filtered by status or date)."""
+    return int(frame.loc[frame["action"] == "excluded", "row_count"].sum())
 
 
 def rfm_table(rfm: RfmSection) -> Table:
@@ -369,8 +381,8 @@ def render_html(data: ReportData, *, dq_warn_share: float = 0.05) -> str:
         "dq_table": data_quality_table(dq, dq_warn_share) if isinstance(dq, pd.DataFrame) else None,
         "dq_note": dq.message if isinstance(dq, Missing) else None,
         "dq_warn_share": dq_warn_share,
-        "dq_clean": isinstance(dq, pd.DataFrame) and int(dq["rows_excluded"].sum()) == 0,
-        "dq_excluded": int(dq["rows_excluded"].sum()) if isinstance(dq, pd.DataFrame) else 0,
+        "dq_clean": isinstance(dq, pd.DataFrame) and contract_exclusions(dq) == 0,
+        "dq_excluded": contract_exclusions(dq) if isinstance(dq, pd.DataFrame) else 0,
         "rfm": rfm_ctx,
         "rfm_note": data.rfm.message if isinstance(data.rfm, Missing) else None,
         "views": views,

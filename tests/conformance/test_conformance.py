@@ -13,8 +13,11 @@ few and fixed by a seed (derandomize) and the edge shapes are spelled out by han
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -75,6 +78,23 @@ def test_no_customer_in_scope_builds_with_empty_segments() -> None:
     path, result = build_shop(shop)
     want = check_build(shop, path, result)
     assert want.rfm == {}
+    # the report says why the segments are empty
+    report = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("segments")),
+            "report",
+            "--duckdb",
+            str(path),
+            "--out",
+            str(path.parent / "r.html"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert report.returncode == 0, report.stderr
+    assert "none of the 3 order lines counts before the as-of date" in report.stdout + report.stderr
+    assert "3 have an excluded status" in (path.parent / "r.html").read_text()
 
 
 def test_future_only_customers_empty_optional_tables_and_conflicting_products() -> None:
