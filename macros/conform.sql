@@ -14,20 +14,6 @@
   mapping error upstream, not a row defect, so no row is silently lost.
 -#}
 
-{% macro segments_source_columns(table_name) -%}
-  {#- Lower-cased column name -> dbt Column of a source table; empty when absent, none at parse time. -#}
-  {%- if not execute -%}{{ return(none) }}{%- endif -%}
-  {%- set relation = segments_source_relation(table_name) -%}
-  {%- set columns = {} -%}
-  {%- if relation is not none -%}
-    {%- for column in adapter.get_columns_in_relation(relation) -%}
-      {%- do columns.update({column.name | lower: column}) -%}
-    {%- endfor -%}
-  {%- endif -%}
-  {{ return(columns) }}
-{%- endmacro %}
-
-
 {% macro segments_is_text_column(column) -%}
   {#- Whether a source column holds text (so its values must be parsed). -#}
   {%- if column is none -%}{{ return(false) }}{%- endif -%}

@@ -90,16 +90,24 @@
 {%- endmacro %}
 
 
-{% macro segments_column_names(table_name) -%}
-  {#- Lower-cased column names of an input (model or source); empty when it is absent. At parse time: none. -#}
+{% macro segments_source_columns(table_name) -%}
+  {#- Lower-cased column name -> dbt Column of an input (model or source); empty when absent, none at parse time. -#}
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- set relation = segments_source_relation(table_name) -%}
-  {%- if relation is none -%}{{ return([]) }}{%- endif -%}
-  {%- set names = [] -%}
-  {%- for column in adapter.get_columns_in_relation(relation) -%}
-    {%- do names.append(column.name | lower) -%}
-  {%- endfor -%}
-  {{ return(names) }}
+  {%- set columns = {} -%}
+  {%- if relation is not none -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+      {%- do columns.update({column.name | lower: column}) -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {{ return(columns) }}
+{%- endmacro %}
+
+
+{% macro segments_column_names(table_name) -%}
+  {#- Lower-cased column names of an input (model or source); empty when it is absent. At parse time: none. -#}
+  {%- set columns = segments_source_columns(table_name) -%}
+  {{ return(none if columns is none else columns.keys() | list) }}
 {%- endmacro %}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from collections import Counter
@@ -72,8 +73,28 @@ def check_build(shop: Shop, path: Path, result: DbtResult) -> Expected:
         assigned = query(f"select customer_id from main.segment_assignments where view = '{view}'")
         if assigned:  # a view may be skipped on tiny inputs; when it runs it segments everyone in scope
             assert sorted(map(repr, (r[0] for r in assigned))) == sorted(map(repr, in_scope)), view
+    check_channel_pivot(shop, want, path)
     check_sync_keys(path, in_scope)
     return want
+
+
+def check_channel_pivot(shop: Shop, want: Expected, path: Path) -> None:
+    """Odd channel text gives valid, distinct columns; past the pivot width the rest pools into other."""
+    columns = [r[0] for r in query_duckdb(path, "select column_name from (describe main.customer_features)")]
+    shares = [c for c in columns if c.startswith("chan_share__")]
+    assert len(shares) == len(set(shares))
+    assert all(re.fullmatch(r"[a-z0-9_]{1,63}", c) for c in shares), shares
+    if not shop.types.channel:
+        return
+    width = int(shop.vars.get("segments_max_channels", 8))
+    channels = {c for c in want.counting_channels.values() for c in c if c is not None}
+    assert len(shares) == min(len(channels), width) + (1 if len(channels) > width else 0), (shares, channels)
+    if not shares:
+        return
+    totals = dict(query_duckdb(path, f"select customer_id, {' + '.join(shares)} from main.customer_features"))
+    for customer, seen in want.counting_channels.items():
+        if None not in seen:  # every order on a known channel: the shares (other included) add up to 1
+            assert abs(totals[customer] - 1) < 1e-9, (customer, totals[customer])
 
 
 def check_features(

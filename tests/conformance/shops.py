@@ -156,6 +156,7 @@ class Expected:
     listed_statuses: Counter[str]
     exact_duplicates: int
     conflicting_product_rows: int
+    counting_channels: dict[Any, set[str | None]]  # per customer in scope, the channels of their counting lines
 
 
 def _money(value: Any) -> Decimal:
@@ -249,7 +250,12 @@ def expected(shop: Shop) -> Expected:
                 categories.setdefault(product_id, set()).add(category.strip())
         conflicted = {p for p, cats in categories.items() if len(cats) > 1}
         conflicting = sum(1 for product_id, _ in shop.products if product_id in conflicted)
+    channels: dict[Any, set[str | None]] = {}
+    for line in counting:
+        channel = None if line.channel is None else (line.channel.strip(" ") or None)
+        channels.setdefault(line.customer_id, set()).add(channel)
     return Expected(
+        counting_channels=channels,
         rfm=rfm,
         line_reasons=reasons,
         listed_statuses=listed,
@@ -310,21 +316,37 @@ def _number(kind: str, draw: Any, low: int, high: int) -> Any:
     return Decimal(draw(st.integers(low * 10**scale, high * 10**scale))).scaleb(-scale)
 
 
-@st.composite
-def shops(draw: Any, postgres: bool = False) -> Shop:
-    """A small shop: 1-12 customers, up to 40 orders, every type and optional column varied."""
-    types = Types(
-        customer_id=draw(st.sampled_from(ID_TYPES)),
-        order_id=draw(st.sampled_from(("BIGINT", "VARCHAR", "UUID"))),
-        product_id=draw(st.sampled_from(("BIGINT", "VARCHAR"))),
-        ordered_at=draw(st.sampled_from(TIMESTAMP_TYPES)),
-        quantity=draw(st.sampled_from(QUANTITY_TYPES)),
-        unit_price=draw(st.sampled_from(PRICE_TYPES)),
-        discount=draw(st.sampled_from((None, "DECIMAL(12,2)", "DOUBLE"))),
-        line_number=draw(st.booleans()),
-        status=draw(st.booleans()),
-        channel=draw(st.booleans()),
+TYPE_MATRIX: tuple[Types, ...] = (
+    Types("BIGINT", "BIGINT", "BIGINT", "DATE", "INTEGER", "DECIMAL(12,2)", None, True, True, True),
+    Types("INTEGER", "VARCHAR", "VARCHAR", "TIMESTAMP", "BIGINT", "DOUBLE", "DOUBLE", False, True, True),
+    Types("VARCHAR", "UUID", "BIGINT", "TIMESTAMPTZ", "DOUBLE", "INTEGER", "DECIMAL(12,2)", True, False, True),
+    Types("UUID", "BIGINT", "VARCHAR", "TIMESTAMP_NS", "DECIMAL(10,3)", "BIGINT", "DOUBLE", False, True, False),
+    Types("VARCHAR", "VARCHAR", "BIGINT", "VARCHAR", "INTEGER", "DECIMAL(38,6)", "DECIMAL(12,2)", False, True, True),
+)
+"""Every accepted type of every column at least once in five builds (a covering set, not the product)."""
+
+
+def column_types() -> st.SearchStrategy[Types]:
+    """Any combination of the accepted types and optional columns."""
+    return st.builds(
+        Types,
+        customer_id=st.sampled_from(ID_TYPES),
+        order_id=st.sampled_from(("BIGINT", "VARCHAR", "UUID")),
+        product_id=st.sampled_from(("BIGINT", "VARCHAR")),
+        ordered_at=st.sampled_from(TIMESTAMP_TYPES),
+        quantity=st.sampled_from(QUANTITY_TYPES),
+        unit_price=st.sampled_from(PRICE_TYPES),
+        discount=st.sampled_from((None, "DECIMAL(12,2)", "DOUBLE")),
+        line_number=st.booleans(),
+        status=st.booleans(),
+        channel=st.booleans(),
     )
+
+
+@st.composite
+def shops(draw: Any, types: Types | None = None) -> Shop:
+    """A small shop of the given column types (else drawn): 1-12 customers, up to 40 orders."""
+    types = types or draw(column_types())
     n_customers = draw(st.integers(1, 12))
     customers = draw(_ids(types.customer_id, n_customers))
     n_orders = draw(st.integers(1, 40))
@@ -404,6 +426,21 @@ def shops(draw: Any, postgres: bool = False) -> Shop:
         events=events,
         vars={"as_of_date": as_of.isoformat(), **pivot_vars},
     )
+
+
+def varied(shop: Shop) -> bool:
+    """Not the degenerate shop Hypothesis tries first (every choice its simplest): several
+    customers, order dates and statuses, so one build exercises many rules at once."""
+    lines = shop.lines
+    return (
+        len({line.customer_id for line in lines}) >= 3
+        and len({line.instant for line in lines}) >= 3
+        and (not shop.types.status or len({line.status for line in lines}) >= 2)
+    )
+
+
+def varied_shops(types: Types | None = None) -> st.SearchStrategy[Shop]:
+    return shops(types).filter(varied)
 
 
 # ----------------------------------------------------------------------------- writing
