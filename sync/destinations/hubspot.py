@@ -481,8 +481,10 @@ class HubSpotContactSink:
             if req is None:
                 value = (item.properties or {}).get(key_prop)
                 if value is not None:
-                    normalized = value.strip().lower() if key_prop == "email" else value.strip()
-                    req = by_key.get(normalized)
+                    if key_prop == "email":
+                        req = by_key.get(value.strip().lower())
+                    else:  # keys are opaque; a CRM that trimmed the value still matches
+                        req = by_key.get(value) or by_key.get(value.strip())
             if req is None:
                 continue
             results[req.key] = Outcome(

@@ -61,6 +61,35 @@ def test_arrow_output_streams_on_duckdb(con: duckdb.DuckDBPyConnection) -> None:
     assert empty.read_all().num_rows == 0 and empty.schema.names == ["a"]
 
 
+@pytest.mark.parametrize(
+    ("sql_type", "values"),
+    [
+        ("varchar", ["09570", "C000042", " padded ", "家具-1"]),
+        ("decimal(20,0)", ["12345678901234567890", "7"]),
+        ("bigint", ["-9223372036854775808", "42"]),
+        ("uuid", ["00000000-0000-0000-0000-000000000007"]),
+    ],
+)
+def test_keys_leave_a_python_model_as_they_came_in(sql_type: str, values: list[str]) -> None:
+    """A key crosses into pandas and back out through arrow_output unchanged, typed as the input's."""
+    connection = duckdb.connect()
+    rows = ", ".join(f"(cast('{v}' as {sql_type}), {i}.5)" for i, v in enumerate(values))
+    connection.execute(f"create table f as select * from (values {rows}) as v(customer_id, amount)")
+    features = connection.table("f")
+    key_type = relations.arrow_type_of(features, "customer_id")
+    frames = list(relations.iter_pandas(features, ["customer_id", "amount"]))
+    assert frames[0]["amount"].dtype == "float64"
+    example = pd.DataFrame({"customer_id": pd.Series(dtype="object"), "amount": pd.Series(dtype="float64")})
+    reader = relations.arrow_output(connection, iter(frames), example, {"customer_id": key_type})
+    connection.register("out", reader)
+    same = connection.execute(
+        f"select count(*) from out join f on cast(out.customer_id as {sql_type}) = f.customer_id "
+        "and cast(out.customer_id as varchar) = cast(f.customer_id as varchar)"
+    ).fetchall()
+    assert same == [(len(values),)]
+    connection.close()
+
+
 class FakeSnowpark:
     """Looks like a Snowpark DataFrame: upper-case columns, to_pandas(_batches)."""
 
