@@ -94,3 +94,52 @@
   {%- endfor -%}
   {{ return(pairs) }}
 {%- endmacro %}
+
+
+{% macro segments_exact_duplicate_rows(relation, columns) -%}
+  {#- One row, `row_count`: copies beyond the first of rows equal in every one of `columns` (nulls equal). -#}
+  {{ return(adapter.dispatch('segments_exact_duplicate_rows', 'segments')(relation, columns)) }}
+{%- endmacro %}
+
+{% macro default__segments_exact_duplicate_rows(relation, columns) -%}
+    select sum(copies - 1) as row_count
+    from (
+        select count(*) as copies
+        from {{ relation }}
+        group by {{ columns | join(', ') }}
+        having count(*) > 1
+    ) as repeated
+{%- endmacro %}
+
+{#-
+  Where a cheap row hash exists, only rows whose hash repeats are grouped on every
+  column: still exact (a collision is ruled out by the full comparison), and at 16M
+  lines less than half the time of grouping all of them on ten columns.
+-#}
+{% macro duckdb__segments_exact_duplicate_rows(relation, columns) -%}
+    select sum(copies - 1) as row_count
+    from (
+        select count(*) as copies
+        from {{ relation }}
+        where hash({{ columns | join(', ') }}) in (
+            select hash({{ columns | join(', ') }})
+            from {{ relation }}
+            group by 1
+            having count(*) > 1
+        )
+        group by {{ columns | join(', ') }}
+        having count(*) > 1
+    ) as repeated
+{%- endmacro %}
+
+{% macro spark__segments_exact_duplicate_rows(relation, columns) -%}
+  {{ return(duckdb__segments_exact_duplicate_rows(relation, columns)) }}
+{%- endmacro %}
+
+{% macro databricks__segments_exact_duplicate_rows(relation, columns) -%}
+  {{ return(duckdb__segments_exact_duplicate_rows(relation, columns)) }}
+{%- endmacro %}
+
+{% macro snowflake__segments_exact_duplicate_rows(relation, columns) -%}
+  {{ return(duckdb__segments_exact_duplicate_rows(relation, columns)) }}
+{%- endmacro %}

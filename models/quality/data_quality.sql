@@ -41,13 +41,7 @@ with line_buckets as (
 
 exact_duplicates as (
 
-    select sum(copies - 1) as row_count
-    from (
-        select count(*) as copies
-        from {{ ref('segments', 'stg_segments__order_lines') }}
-        group by {{ line_columns | join(', ') }}
-        having count(*) > 1
-    ) as repeated
+    {{ segments_exact_duplicate_rows(ref('segments', 'stg_segments__order_lines'), line_columns) }}
 
 ),
 
