@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 
 ConnectorFactory = Callable[[Destination], Connector]
 _OUTCOME_CHUNK = 5000
+PREVIOUS_SUFFIX = "_previous_segment"
+"""customer_segments' column of the segment before the current one, per view."""
 
 
 class Progress(Protocol):
@@ -161,6 +163,17 @@ class Engine:
         rows = self.wh.query(f"SELECT DISTINCT {column} AS v FROM {rel} WHERE {column} IS NOT NULL")
         values = {format_value(r["v"]) for r in rows}
         return {v for v in values if v is not None}
+
+    def option_values(self, column: str, columns: Mapping[str, str]) -> set[str]:
+        """The options of an enumeration field: the column's values, and for ``<view>_previous_segment``
+        also the names of ``<view>_segment``, so a first sync, when nobody has moved yet, still
+        creates the previous-segment dropdown with every segment a customer can leave."""
+        values = self.distinct_values(column)
+        if column.lower().endswith(PREVIOUS_SUFFIX):
+            current = column.lower().removesuffix(PREVIOUS_SUFFIX) + "_segment"
+            if current in columns:
+                values |= self.distinct_values(current)
+        return values
 
     def _connector(self, dest: Destination) -> Connector:
         if self._factory is None:
@@ -489,7 +502,7 @@ class Engine:
             kind = _infer_type(mapping, columns.get(mapping.column.lower(), ""), dest)
             options: tuple[str, ...] = ()
             if kind == "enumeration":
-                options = tuple(sorted(self.distinct_values(mapping.column)))
+                options = tuple(sorted(self.option_values(mapping.column, columns)))
                 if len(options) > 1000:
                     kind = "text"
                     options = ()

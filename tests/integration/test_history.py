@@ -267,6 +267,72 @@ def test_rerunning_any_date_changes_nothing(backfilled: Backfilled) -> None:
         assert table_hashes(backfilled.path) == before, f"re-running {as_of} changed a recorded table"
 
 
+_ABSENT = object()
+
+
+def expected_since(path: Path, as_of: date) -> dict[tuple[object, str], tuple[object, date]]:
+    """(customer, view) -> (previous segment, since), walking each customer's history back from ``as_of``.
+
+    Previous is the segment id (the RFM cell's name for 'rfm'); it is None when the run of
+    the current segment reaches back to the customer's first date or to a date they were
+    out of scope.
+    """
+    rows = query_duckdb(
+        path,
+        "select view, as_of_date, customer_id, case when view = 'rfm' then segment_name "
+        "else cast(segment_id as varchar) end from main.segment_history where as_of_date <= ?",
+        [as_of],
+    )
+    history: dict[tuple[str, date], dict[object, object]] = defaultdict(dict)
+    for view, day, customer, segment in rows:
+        history[(view, day)][customer] = segment
+    dates = sorted({day for _, day in history}, reverse=True)
+    out = {}
+    for (view, day), members in history.items():
+        if day != as_of:
+            continue
+        for customer, current in members.items():
+            since, previous = as_of, None
+            for earlier in dates[1:]:
+                seen = history[(view, earlier)].get(customer, _ABSENT)
+                if seen != current:
+                    previous = None if seen is _ABSENT else seen
+                    break
+                since = earlier
+            out[(customer, view)] = (previous, since)
+    return out
+
+
+def check_previous_and_since(path: Path) -> int:
+    """Every customer_segments row against expected_since; returns how many moved at least once."""
+    columns = ", ".join(
+        f"cast({v}_previous_segment_id as varchar), {v}_segment_since" for v in ("value", "behavioral", "channel")
+    )
+    rows = query_duckdb(
+        path,
+        f"select customer_id, as_of_date, {columns}, rfm_previous_segment, rfm_segment_since "
+        "from main.customer_segments",
+    )
+    (as_of,) = {row[1] for row in rows}
+    want = expected_since(path, as_of)
+    moved = 0
+    for row in rows:
+        customer = row[0]
+        for position, view in enumerate(("value", "behavioral", "channel", "rfm")):
+            previous, since = row[2 + 2 * position], row[3 + 2 * position]
+            assert (previous, since) == want[(customer, view)], (customer, view, as_of)
+            moved += previous is not None
+    return moved
+
+
+def test_previous_segment_and_since_follow_the_history(backfilled: Backfilled) -> None:
+    assert check_previous_and_since(backfilled.path) > 100
+    # Rebuilding an earlier date while later history exists, then the latest again.
+    for as_of in (DATES[2], DATES[-1]):
+        backfill(backfilled.path, as_of, as_of)
+        assert check_previous_and_since(backfilled.path) > 0
+
+
 def test_history_data_tests_pass(backfilled: Backfilled) -> None:
     result = run_dbt(
         ["test", "--select", "path:models/history", "path:models/activation", "path:seeds/segments__journey_rules.csv"],

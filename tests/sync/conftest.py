@@ -13,7 +13,7 @@ import hashlib
 import os
 import random
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,8 @@ def segment_row(i: int, version: int = 0) -> dict[str, Any]:
         "channel_segment": None if i % 11 == 0 else CHANNEL[i % 3],
         "channel_confidence": None if i % 11 == 0 else 0.75,
         "rfm_segment": RFM[(i + version) % len(RFM)],
+        "value_previous_segment": None,
+        "value_segment_since": dt.date(2024, 1, 1),
         "as_of_date": dt.date(2024, 6, 1),
     }
 
@@ -80,7 +82,7 @@ CREATE OR REPLACE TABLE main.customer_segments (
     value_segment_id INTEGER, value_segment VARCHAR, value_confidence DOUBLE,
     behavioral_segment_id INTEGER, behavioral_segment VARCHAR, behavioral_confidence DOUBLE,
     channel_segment_id INTEGER, channel_segment VARCHAR, channel_confidence DOUBLE,
-    rfm_segment VARCHAR, as_of_date DATE
+    rfm_segment VARCHAR, value_previous_segment VARCHAR, value_segment_since DATE, as_of_date DATE
 );
 CREATE OR REPLACE TABLE main.journey_triggers (
     trigger_id VARCHAR, customer_id BIGINT, email VARCHAR, journey VARCHAR,
@@ -262,8 +264,20 @@ def write_config(
     salesforce_extra: str = "",
     retry_base: float = 0.01,
     lookback: str = "30",
+    sf_fields: Mapping[str, str] | None = None,
+    hs_fields: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write profiles.yml and sync.yml in ``directory``; return the sync.yml path."""
+    """Write profiles.yml and sync.yml in ``directory``; return the sync.yml path.
+
+    ``sf_fields`` and ``hs_fields`` (CRM field -> warehouse column) default to
+    SF_FIELDS and HS_FIELDS.
+    """
+
+    def field_lines(fields: Mapping[str, str]) -> str:
+        return "\n".join(f"{' ' * 16}{column}: {field}" for field, column in fields.items())
+
+    sf_field_lines = field_lines(SF_FIELDS if sf_fields is None else sf_fields)
+    hs_field_lines = field_lines(HS_FIELDS if hs_fields is None else hs_fields)
     (directory / "profiles.yml").write_text(
         textwrap.dedent(f"""\
         segments:
@@ -302,13 +316,7 @@ def write_config(
                 column: customer_id
                 field: Customer_Id__c
               fields:
-                email: Email
-                value_segment: Value_Segment__c
-                value_confidence: Value_Confidence__c
-                behavioral_segment: Behavioral_Segment__c
-                channel_segment: Channel_Segment__c
-                rfm_segment: RFM_Segment__c
-                as_of_date: Segments_As_Of__c
+{sf_field_lines}
               constants:
                 LastName: Customer
               journeys:
@@ -330,12 +338,7 @@ def write_config(
                 column: email
                 property: email
               fields:
-                value_segment: value_segment
-                value_confidence: value_confidence
-                behavioral_segment: behavioral_segment
-                channel_segment: channel_segment
-                rfm_segment: rfm_segment
-                as_of_date: segments_as_of
+{hs_field_lines}
               journeys:
                 winback: "{crm.lists["winback"]}"
                 upsell: "{crm.lists["upsell"]}"

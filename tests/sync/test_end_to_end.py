@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -14,7 +15,16 @@ from tests.sync.checks import (
     expected_enrollments,
     seed_all,
 )
-from tests.sync.conftest import Crm, Warehouse, segment_row, trigger_rows, write_config
+from tests.sync.conftest import (
+    HS_FIELDS,
+    SF_FIELDS,
+    VALUE_SEGMENTS,
+    Crm,
+    Warehouse,
+    segment_row,
+    trigger_rows,
+    write_config,
+)
 
 
 def run_cli(config: Path, *args: str) -> tuple[int, str]:
@@ -259,3 +269,60 @@ def test_progress_bar_and_single_destination(tmp_path: Path, warehouse: Warehous
     assert code == EXIT_OK and "hubspot" in out
     code, out = run_cli(config, "run", "-d", "nope")
     assert code == 2 and "no destination named 'nope'" in out
+
+
+def test_after_a_month_of_migrations_only_the_movers_are_sent_with_previous_and_since(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm
+) -> None:
+    """The example config's choice: previous segment and since date mapped, no per-run as_of_date.
+
+    A month later every row has a new as_of_date, but only the customers who moved
+    get a new segment, previous segment and since date, so only they are sent.
+    """
+    migration = {"Value_Previous_Segment__c": "value_previous_segment", "Value_Segment_Since__c": "value_segment_since"}
+    sf_fields = {f: c for f, c in SF_FIELDS.items() if c != "as_of_date"} | migration
+    hs_fields = {p: c for p, c in HS_FIELDS.items() if c != "as_of_date"} | {
+        "value_previous_segment": "value_previous_segment",
+        "value_segment_since": "value_segment_since",
+    }
+    config = write_config(tmp_path, warehouse, crm, sf_fields=sf_fields, hs_fields=hs_fields)
+    code, out = run_cli(config, "setup")
+    assert code == EXIT_OK, out
+    assert crm.hs.properties["value_segment_since"]["type"] == "date"
+    # nobody has moved yet, yet the dropdown already offers every segment one can leave
+    previous = crm.hs.properties["value_previous_segment"]
+    assert previous["type"] == "enumeration"
+    assert {o["value"] for o in previous["options"]} == set(VALUE_SEGMENTS)
+    assert crm.sf.fields["Contact"]["value_previous_segment__c"]["type"] == "string"
+    assert run_cli(config, "run")[0] == EXIT_OK
+
+    moved = {3, 17, 42}
+    month_later = dt.date(2024, 7, 1)
+    rows = []
+    for i in range(1, 61):
+        row = segment_row(i, version=1 if i in moved else 0)
+        row["as_of_date"] = month_later
+        if i in moved:
+            row["value_previous_segment"] = segment_row(i)["value_segment"]
+            row["value_segment_since"] = month_later
+        rows.append(row)
+    warehouse.write_segments(rows)
+    # the previous-segment property gets its options before the run (auto_add_options)
+    code, out = run_cli(config, "run")
+    assert code == EXIT_OK, out
+    assert sorted(int(k) for k in salesforce_keys_sent_last(crm)) == sorted(moved)
+    contacts = crm.sf.by_external_id("Contact", "Customer_Id__c")
+    for i in moved:
+        record = contacts[str(i)]
+        assert record["Value_Previous_Segment__c"] == segment_row(i)["value_segment"]
+        assert record["Value_Segment_Since__c"] == "2024-07-01"
+        hs = crm.hs.contact_by("email", f"customer{i}@example.com")
+        assert hs is not None
+        assert hs["properties"]["value_previous_segment"] == segment_row(i)["value_segment"]
+        assert hs["properties"]["value_segment_since"] == "2024-07-01"
+    runs = ledger(
+        warehouse,
+        "SELECT destination, n_updated, n_unchanged FROM segments_sync.sync_runs "
+        "ORDER BY started_at DESC, destination LIMIT 2",
+    )
+    assert sorted(runs) == [("hubspot", 3, 57), ("salesforce", 3, 57)]
