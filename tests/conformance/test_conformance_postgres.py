@@ -10,11 +10,10 @@ accounted for, exactly as on DuckDB.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,54 +23,18 @@ from hypothesis import HealthCheck, Phase, given, settings
 from tests.conformance.checks import TYPES_BUILT, check_features, failure_summary, shop_vars
 from tests.conformance.shops import TYPE_MATRIX, Shop, Types, expected, varied_shops, write_postgres
 from tests.dbt_harness import REPO_ROOT
+from tests.portability.engines import PostgresEngine, engine_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.dbt]
 
 FEATURE_STAGE = ["+customer_features", "+data_quality"]
 
 
-def _connect(server: Mapping[str, str], database: str) -> Any:
-    import psycopg2
-
-    return psycopg2.connect(host=server["PGHOST"], port=int(server["PGPORT"]), user=server["PGUSER"], dbname=database)
-
-
-def _admin(server: Mapping[str, str], sql: str) -> None:
-    con = _connect(server, server["PGDATABASE"])
-    con.autocommit = True
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        con.close()
-
-
-def _build(server: Mapping[str, str], shop: Shop, database: str, workdir: Path) -> subprocess.CompletedProcess[str]:
-    import yaml
-
-    profile = {
-        "type": "postgres",
-        "host": server["PGHOST"],
-        "port": int(server["PGPORT"]),
-        "user": server["PGUSER"],
-        "password": "",
-        "dbname": database,
-        "schema": "segments",
-        "threads": 2,
-    }
-    (workdir / "profiles.yml").write_text(
-        yaml.safe_dump({"segments": {"target": "postgres", "outputs": {"postgres": profile}}})
-    )
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(workdir),
-        "DBT_TARGET_PATH": str(workdir / "target"),
-        "DBT_LOG_PATH": str(workdir / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+def _build(engine: PostgresEngine, shop: Shop, workdir: Path) -> subprocess.CompletedProcess[str]:
     dbt = str(Path(sys.executable).with_name("dbt"))
-    args = [dbt, "build", "--target", "postgres", "--select", *FEATURE_STAGE, "--indirect-selection", "cautious"]
+    args = [dbt, "build", "--target", engine.target, "--select", *FEATURE_STAGE, "--indirect-selection", "cautious"]
     args += ["--vars", json.dumps(shop_vars(shop))]
+    env = engine_env(engine, workdir)
     return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
 
 
@@ -105,32 +68,28 @@ def test_conforming_shops_keep_keys_types_and_lines_on_postgres(
 
 def _build_and_check(shop: Shop, postgres_server: dict[str, str], workdir: Path) -> None:
     TYPES_BUILT.append(shop.types)
-    database = f"segments_conformance_{uuid.uuid4().hex[:8]}"
-    _admin(postgres_server, f'create database "{database}"')
+    engine = PostgresEngine(postgres_server, f"segments_conformance_{uuid.uuid4().hex[:8]}")
+    engine.create_database()
     try:
-        con = _connect(postgres_server, database)
+        con = engine.connect()
         try:
-            write_postgres(shop, con)
-        finally:
-            con.close()
-        result = _build(postgres_server, shop, database, workdir)
-        assert result.returncode == 0, failure_summary(result.stdout + result.stderr)
-        con = _connect(postgres_server, database)
-        try:
+            write_postgres(shop, con, schema="raw")
+            result = _build(engine, shop, workdir)
+            assert result.returncode == 0, failure_summary(result.stdout + result.stderr)
 
             def query(sql: str) -> list[tuple[Any, ...]]:
                 with con.cursor() as cur:
                     cur.execute(sql)
                     return list(cur.fetchall())
 
-            check_features(shop, expected(shop), query, key_of=_key_reader(shop), schema="segments")
+            check_features(shop, expected(shop), query, key_of=_key_reader(shop), schema=engine.schema)
             types = query(
                 "select table_name, data_type from information_schema.columns "
-                "where column_name = 'customer_id' and table_schema in ('raw', 'segments') "
+                f"where column_name = 'customer_id' and table_schema in ('raw', '{engine.schema}') "
                 "and table_name in ('order_lines', 'customer_features', 'customer_rfm')"
             )
         finally:
             con.close()
-        assert len({data_type for _, data_type in types}) == 1, types
+        assert len(types) == 3 and len({data_type for _, data_type in types}) == 1, types
     finally:
-        _admin(postgres_server, f'drop database if exists "{database}" with (force)')
+        engine.drop_database()

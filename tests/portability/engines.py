@@ -100,8 +100,8 @@ def _run(args: Sequence[str], env: Mapping[str, str], cwd: Path = REPO_ROOT) -> 
     return subprocess.run(list(args), cwd=cwd, env=dict(env), capture_output=True, text=True, check=False)
 
 
-def build_engine(engine: Engine, duckdb_path: Path, reference: Reference, workdir: Path) -> EngineBuild:
-    """Load, build features, fit, append the reference model, dbt build, read back."""
+def engine_env(engine: Engine, workdir: Path) -> dict[str, str]:
+    """The environment that points dbt (and `segments fit`) at ``engine``: a profiles.yml in ``workdir``."""
     import yaml
 
     profiles_dir = workdir / "profiles"
@@ -109,13 +109,18 @@ def build_engine(engine: Engine, duckdb_path: Path, reference: Reference, workdi
     (profiles_dir / "profiles.yml").write_text(
         yaml.safe_dump({"segments": {"target": engine.target, "outputs": {engine.target: engine.profile()}}})
     )
-    env = {
+    return {
         **os.environ,
         "DBT_PROFILES_DIR": str(profiles_dir),
         "DBT_TARGET_PATH": str(workdir / "target"),
         "DBT_LOG_PATH": str(workdir / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+
+
+def build_engine(engine: Engine, duckdb_path: Path, reference: Reference, workdir: Path) -> EngineBuild:
+    """Load, build features, fit, append the reference model, dbt build, read back."""
+    env = engine_env(engine, workdir)
     dbt = str(Path(sys.executable).with_name("dbt"))
     seconds: dict[str, float] = {}
 
@@ -205,7 +210,7 @@ class PostgresEngine:
         self.server = dict(server)
         self.database = database
 
-    def _connect(self, database: str | None = None) -> Any:
+    def connect(self, database: str | None = None) -> Any:
         import psycopg2
 
         return psycopg2.connect(
@@ -216,14 +221,14 @@ class PostgresEngine:
         )
 
     def create_database(self) -> None:
-        con = self._connect(self.server["PGDATABASE"])
+        con = self.connect(self.server["PGDATABASE"])
         con.autocommit = True
         with con.cursor() as cur:
             cur.execute(f'create database "{self.database}"')
         con.close()
 
     def drop_database(self) -> None:
-        con = self._connect(self.server["PGDATABASE"])
+        con = self.connect(self.server["PGDATABASE"])
         con.autocommit = True
         with con.cursor() as cur:
             cur.execute(f'drop database if exists "{self.database}" with (force)')
@@ -255,7 +260,7 @@ class PostgresEngine:
         )
 
     def query(self, sql: str) -> pd.DataFrame:
-        con = self._connect()
+        con = self.connect()
         try:
             with con.cursor() as cur:
                 cur.execute(sql)
@@ -271,7 +276,7 @@ class PostgresEngine:
     def append_models(self, view: str, rows: Sequence[Mapping[str, Any]]) -> None:
         names = ", ".join(MODEL_COLUMNS)
         marks = ", ".join(["%s"] * len(MODEL_COLUMNS))
-        con = self._connect()
+        con = self.connect()
         try:
             with con.cursor() as cur:
                 for row in rows:
