@@ -18,8 +18,8 @@
   {#- Whether a source column holds text (so its values must be parsed). -#}
   {%- if column is none -%}{{ return(false) }}{%- endif -%}
   {%- set dtype = column.dtype | lower -%}
-  {{ return(column.is_string() or dtype in ['text', 'string', 'varchar', 'character varying']
-            or dtype.startswith('varchar') or dtype.startswith('character varying')) }}
+  {#- is_string() knows text and varchar; Spark says string, others add a length: varchar(64). -#}
+  {{ return(column.is_string() or dtype == 'string' or dtype.startswith('varchar') or dtype.startswith('character varying')) }}
 {%- endmacro %}
 
 

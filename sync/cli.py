@@ -101,10 +101,13 @@ def _load(ctx: click.Context) -> SyncConfig:
 
 
 def _console() -> Console:
-    console = Console(highlight=False)
+    """A console that prints text as it is: warehouse and CRM text (an email ``[/red]``,
+    an error ``:Email:``) is never read as Rich markup or emoji codes. Colour comes
+    from ``style=`` only."""
+    console = Console(highlight=False, markup=False, emoji=False)
     if not console.is_terminal:
         # Logs and CI output: do not squeeze the tables into 80 columns.
-        console = Console(highlight=False, width=200)
+        console = Console(highlight=False, markup=False, emoji=False, width=200)
     return console
 
 
@@ -164,7 +167,7 @@ def run_command(
         config = _load(ctx)
         selected = config.selected(destinations)
         show_progress = sys.stderr.isatty() if progress is None else progress
-        bar = RichProgress(Console(stderr=True)) if show_progress else None
+        bar = RichProgress(Console(stderr=True, markup=False, emoji=False)) if show_progress else None
         warehouse = _open(config, read_only=False)
         try:
             engine = Engine(config, warehouse, progress=bar)
@@ -215,7 +218,7 @@ def setup_command(ctx: click.Context, destinations: tuple[str, ...], permission_
                 for line in report.unchanged:
                     console.print(f"unchanged {line}")
                 for line in report.errors:
-                    console.print(f"[red]error     {redact(line)}[/red]")
+                    console.print(f"error     {redact(line)}", style="red")
                 for line in report.instructions:
                     console.print(f"todo      {line}")
                 failed = failed or bool(report.errors)

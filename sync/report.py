@@ -16,6 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from sync.engine import DestinationPlan, DestinationResult
 from sync.secrets import redact
@@ -99,7 +100,7 @@ def render_plan(console: Console, plans: list[DestinationPlan]) -> None:
                 sample.add_row(*("∅" if row.get(c) is None else str(row.get(c)) for c in columns))
             console.print(sample)
         for key, reason in p.invalid_sample:
-            console.print(f"[yellow]{p.destination}: rejected {key!r}: {redact(reason)}[/yellow]")
+            console.print(f"{p.destination}: rejected {key!r}: {redact(reason)}", style="yellow")
         for journey, n in sorted(p.unmapped_journeys.items()):
             console.print(f"{p.destination}: journey {journey!r} has no target in the config ({n} trigger(s) ignored)")
 
@@ -130,7 +131,7 @@ def render_results(console: Console, results: list[DestinationResult]) -> None:
         style = {"succeeded": "green", "partial": "yellow", "rate_limited": "yellow"}.get(r.outcome, "red")
         table.add_row(
             r.destination,
-            f"[{style}]{r.outcome}[/{style}]",
+            Text(r.outcome, style=style),
             *(str(r.counts[name]) for _, name in _SUMMARY_COLUMNS),
             str(r.stats.total),
         )
@@ -146,8 +147,9 @@ def render_results(console: Console, results: list[DestinationResult]) -> None:
             console.print(f"{r.destination}: the session expired and was renewed {r.stats.renewed_logins} time(s)")
         for f in r.failures:
             console.print(
-                f"[red]{r.destination}: {f['status']} {f['record_type']} "
-                f"{f['record_key']!r} ({f['action']}): {redact(f['error'] or '')}[/red]"
+                f"{r.destination}: {f['status']} {f['record_type']} "
+                f"{f['record_key']!r} ({f['action']}): {redact(f['error'] or '')}",
+                style="red",
             )
         if r.run_id:
             console.print(f"{r.destination}: run {r.run_id} (see `segments sync status`)")
@@ -199,8 +201,9 @@ def render_status(
     for run_id, rows in failures.items():
         for f in rows:
             console.print(
-                f"[red]{run_id}: {f['status']} {f['record_type']} {f['record_key']!r}"
-                f" ({f['action']}): {redact(f['error'] or '')}[/red]"
+                f"{run_id}: {f['status']} {f['record_type']} {f['record_key']!r}"
+                f" ({f['action']}): {redact(f['error'] or '')}",
+                style="red",
             )
     if state:
         confirmed = Table(title="Confirmed records in the ledger")

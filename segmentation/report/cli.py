@@ -117,4 +117,4 @@ def summary_command(
     except ReportError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    render_summary(summary, Console(highlight=False))
+    render_summary(summary, Console(highlight=False, markup=False, emoji=False))

@@ -326,3 +326,22 @@ def test_after_a_month_of_migrations_only_the_movers_are_sent_with_previous_and_
         "ORDER BY started_at DESC, destination LIMIT 2",
     )
     assert sorted(runs) == [("hubspot", 3, 57), ("salesforce", 3, 57)]
+
+
+def test_warehouse_text_is_printed_as_it_is_never_as_markup(tmp_path: Path, warehouse: Warehouse, crm: Crm) -> None:
+    """An email `[/red]` and segment names that look like Rich markup or emoji codes come out literally."""
+    seed_all(crm)
+    rows = [segment_row(i) for i in range(1, 61)]
+    rows[4]["email"] = "[/red]"  # rejected by HubSpot's key check, printed in plan and status
+    rows[5]["value_segment"] = "[bold]VIP[/bold]"
+    rows[6]["value_segment"] = ":Email: fans"
+    warehouse.write_segments(rows)
+    config = write_config(tmp_path, warehouse, crm)
+    for verb in ("plan", "run", "status"):
+        code, out = run_cli(config, verb)
+        assert code == EXIT_OK, out
+        if verb != "status":
+            assert "'[/red]'" in out, verb  # the rejected key, as the warehouse holds it
+    contacts = crm.sf.by_external_id("Contact", "Customer_Id__c")
+    assert contacts["6"]["Value_Segment__c"] == "[bold]VIP[/bold]"
+    assert contacts["7"]["Value_Segment__c"] == ":Email: fans"
