@@ -348,7 +348,8 @@ def load_data_quality(src: Source) -> pd.DataFrame | Missing:
         f"cast(rows_excluded as bigint) as rows_excluded, "
         f"cast(table_rows as bigint) as table_rows, cast(share as double) as share "
         f"from {src.qualified('data_quality')} "
-        "order by rows_excluded desc, row_count desc, table_name, reason, detail"
+        f"order by case {action} when 'excluded' then 0 when 'warning' then 1 when 'listed' then 2 "
+        "when 'filtered' then 3 else 4 end, row_count desc, table_name, reason, detail"
     )
 
 
