@@ -215,15 +215,38 @@
 {%- endmacro %}
 
 
-{% macro segments_key_type(relation, column_name='customer_id') -%}
+{% macro segments_keys_match(column_name, left, left_alias, right, right_alias) -%}
+  {#-
+    The join condition left_alias.column = right_alias.column for a key that two inputs
+    may type differently (order lines with BIGINT product ids, a products table with
+    VARCHAR ones). Keys are opaque, so differently typed keys are compared as text:
+    7 never matches '007', and text that is not a number never stops the run, where an
+    implicit cast would do either. Equal types (the usual case) compare as they are.
+  -#}
+  {%- set left_type = segments_key_type(left, column_name, required=false) -%}
+  {%- set right_type = segments_key_type(right, column_name, required=false) -%}
+  {%- if left_type is none or right_type is none or left_type | lower == right_type | lower -%}
+    {{ return(left_alias ~ '.' ~ column_name ~ ' = ' ~ right_alias ~ '.' ~ column_name) }}
+  {%- endif -%}
+  {{ log("segments: " ~ column_name ~ " is " ~ left_type ~ " in " ~ left ~ " but " ~ right_type ~ " in " ~ right
+         ~ "; the two are joined as text", info=true) }}
+  {%- set text = dbt.type_string() -%}
+  {{ return('cast(' ~ left_alias ~ '.' ~ column_name ~ ' as ' ~ text ~ ') = cast(' ~ right_alias ~ '.' ~ column_name ~ ' as ' ~ text ~ ')') }}
+{%- endmacro %}
+
+
+{% macro segments_key_type(relation, column_name='customer_id', required=true) -%}
   {#-
     The SQL type of a key column of a built relation, so an output computed outside
     SQL (a Python model's Arrow result) can be given back its input's exact type:
-    a UUID id stays a UUID, never a number or plain text. At parse time: text.
+    a UUID id stays a UUID, never a number or plain text. At parse time: text. With
+    required=false, none where the relation or column cannot be read (a unit test's
+    fixture) instead of an error.
   -#}
-  {%- if not execute -%}{{ return(dbt.type_string()) }}{%- endif -%}
+  {%- if not execute -%}{{ return(dbt.type_string() if required else none) }}{%- endif -%}
   {%- for column in adapter.get_columns_in_relation(relation) if column.name | lower == column_name -%}
     {{ return(column.data_type) }}
   {%- endfor -%}
+  {%- if not required -%}{{ return(none) }}{%- endif -%}
   {{ exceptions.raise_compiler_error("segments: " ~ relation ~ " has no column " ~ column_name) }}
 {%- endmacro %}

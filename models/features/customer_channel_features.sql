@@ -99,5 +99,5 @@ left join channel_orders
     on rfm.customer_id = channel_orders.customer_id
 {%- if event_pivot %}
 left join engagement
-    on rfm.customer_id = engagement.customer_id
+    on {{ segments_keys_match('customer_id', ref('segments', 'customer_rfm'), 'rfm', engagement, 'engagement') }}
 {%- endif %}

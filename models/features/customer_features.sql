@@ -49,7 +49,7 @@ select
     {%- endif %}
 from {{ ref('segments', 'customer_rfm') }} as rfm
 left join latest_customers
-    on rfm.customer_id = latest_customers.customer_id
+    on {{ segments_keys_match('customer_id', ref('segments', 'customer_rfm'), 'rfm', ref('segments', 'stg_segments__customers'), 'latest_customers') }}
 {%- for alias, relation in parts %}
 left join {{ relation }} as {{ alias }}
     on rfm.customer_id = {{ alias }}.customer_id

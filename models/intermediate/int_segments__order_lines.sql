@@ -25,7 +25,7 @@ select
 from {{ ref('segments', 'int_segments__order_lines_checked') }} as lines
 {%- if with_categories %}
 left join {{ ref('segments', 'int_segments__products') }} as products
-    on lines.product_id = products.product_id
+    on {{ segments_keys_match('product_id', ref('segments', 'int_segments__order_lines_checked'), 'lines', ref('segments', 'int_segments__products'), 'products') }}
 {%- endif %}
 where lines.dq_reason is null
     and {{ segments_line_counts('lines.status') }}

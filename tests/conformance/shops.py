@@ -117,6 +117,7 @@ class Shop:
     customers: list[tuple[Any, str]] | None = None
     events: list[tuple[Any, dt.datetime, str | None]] | None = None
     vars: dict[str, Any] = field(default_factory=dict)
+    products_key_type: str | None = None  # the products table's product_id type, when not the lines'
 
     @property
     def raw_line_columns(self) -> list[tuple[str, str]]:
@@ -466,7 +467,7 @@ def tables(shop: Shop) -> dict[str, tuple[list[tuple[str, str]], list[list[Any]]
     }
     if shop.products is not None:
         out["products"] = (
-            [("product_id", shop.types.product_id), ("category", "VARCHAR")],
+            [("product_id", shop.products_key_type or shop.types.product_id), ("category", "VARCHAR")],
             [list(p) for p in shop.products],
         )
     if shop.customers is not None:

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.conformance.checks import build_shop, check_build
 from tests.conformance.shops import TYPE_MATRIX, Line, Shop, Types, varied_shops
+from tests.dbt_harness import query_duckdb
 
 pytestmark = pytest.mark.dbt
 
@@ -133,6 +134,25 @@ def test_future_only_customers_empty_optional_tables_and_conflicting_products() 
     want = check_build(shop, path, result)
     assert set(want.rfm) == {early}
     assert want.conflicting_product_rows == 2
+
+
+def test_keys_typed_differently_in_two_inputs_join_as_text() -> None:
+    """Order lines with BIGINT product ids, a products table with VARCHAR ones: 8 finds '8',
+    7 never finds '007' (keys are opaque, not numbers), and 'P-1' stops nothing."""
+    lines = [_line(i, f"C{i}", DAY, product_id=7 + i % 2) for i in range(6)]
+    shop = Shop(
+        types=Types(product_id="BIGINT"),
+        lines=lines,
+        as_of=dt.date(2026, 4, 1),
+        products=[("007", "Shoes"), ("8", "Bags"), ("P-1", "Hats")],
+        products_key_type="VARCHAR",
+        vars={"as_of_date": "2026-04-01"},
+    )
+    path, result = build_shop(shop)
+    check_build(shop, path, result)
+    categories = dict(query_duckdb(path, "select customer_id, top_category from main.customer_features"))
+    assert categories == {f"C{i}": ("Bags" if i % 2 else "unknown") for i in range(6)}
+    assert "joined as text" in result.output
 
 
 @pytest.mark.parametrize(
