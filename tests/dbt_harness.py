@@ -75,3 +75,9 @@ def query_duckdb(path: Path, sql: str, params: list[object] | None = None) -> li
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def failure_summary(output: str) -> str:
+    """dbt's own summary of what failed (the part after "Completed with"), else the output's tail."""
+    marker = output.rfind("Completed with")
+    return output[marker:] if marker >= 0 else output[-6000:]

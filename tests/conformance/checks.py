@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conformance.shops import Expected, Shop, Types, expected, write_duckdb
-from tests.dbt_harness import REPO_ROOT, DbtResult, query_duckdb, run_dbt
+from tests.dbt_harness import REPO_ROOT, DbtResult, failure_summary, query_duckdb, run_dbt
 
 VIEWS = ("value", "behavioral", "channel")
 USER_DATA_VARS = {"segments_unit_tests": False}
@@ -40,12 +40,6 @@ def build_shop(shop: Shop, args: tuple[str, ...] = ("build",)) -> tuple[Path, Db
 def shop_vars(shop: Shop) -> dict[str, Any]:
     """The vars a user of this shop sets: its own (as_of_date, pivot widths) and its key's type for the contract."""
     return {**USER_DATA_VARS, "segments_customer_id_type": shop.types.customer_id.lower(), **shop.vars}
-
-
-def failure_summary(output: str) -> str:
-    """dbt's own summary of what failed (the part after "Completed with"), else the output's tail."""
-    marker = output.rfind("Completed with")
-    return output[marker:] if marker >= 0 else output[-6000:]
 
 
 def _key_type(path: Path, relation: str) -> set[str]:

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from tests.conformance.checks import TYPES_BUILT, check_features, failure_summary, shop_vars
+from tests.conformance.checks import TYPES_BUILT, check_features, shop_vars
 from tests.conformance.shops import TYPE_MATRIX, Shop, Types, expected, varied_shops, write_postgres
-from tests.dbt_harness import REPO_ROOT
+from tests.dbt_harness import REPO_ROOT, failure_summary
 from tests.portability.engines import PostgresEngine, engine_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.dbt]

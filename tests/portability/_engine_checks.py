@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.dbt_harness import failure_summary
 from tests.portability.compare import frame_differences, model_differences
 from tests.portability.engines import REFERENCE_REASON, VIEWS, EngineBuild, Reference
 
@@ -20,7 +21,7 @@ RFM_COLUMNS = [
 
 
 def check_build(build: EngineBuild) -> None:
-    assert build.build_ok, build.build_output[-6000:]
+    assert build.build_ok, failure_summary(build.build_output)
     assert "ERROR=0" in build.build_output
 
 
