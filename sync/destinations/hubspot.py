@@ -47,8 +47,11 @@ _MAX_RATE_LIMIT_RETRIES = 30
 _MAX_CONSECUTIVE_BATCH_FAILURES = 3
 
 
-class HubSpotRequestError(Exception):
-    """A 4xx answer other than 401/403/429, or a transient error that outlived its retries."""
+class HubSpotRequestError(DestinationError):
+    """A 4xx answer other than 401/403/429, or a transient error that outlived its retries.
+
+    A destination error like any other: where nothing handles it (preflight, setup), the
+    run fails with HubSpot's message instead of crashing with a traceback."""
 
     def __init__(self, status: int, message: str, category: str | None = None, body: Any = None) -> None:
         super().__init__(redact(message))

@@ -262,3 +262,28 @@ def test_requests_and_responses_follow_the_openapi_documents(
     finally:
         crm.sf_server.stop()
         crm.hs_server.stop()
+
+
+def test_a_refused_preflight_fails_the_run_with_a_message_not_a_traceback(
+    tmp_path: Path, warehouse: Warehouse, crm: Crm, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HubSpot refusing to list the contact properties (a 400 here) is the destination's error:
+    the run fails with HubSpot's message in the summary and the ledger, and nothing logs a traceback."""
+    seed_hubspot_properties(crm)
+    crm.hs_server.add_fault(
+        Fault(
+            match=lambda r: r.method == "GET" and "/properties/" in r.path,
+            status=400,
+            body={"status": "error", "message": "Unknown object type zzz", "category": "VALIDATION_ERROR"},
+            times=-1,
+        )
+    )
+    config = hubspot_config(tmp_path, warehouse, crm)
+    with caplog.at_level("ERROR"):
+        code, out = run_cli(config, "run")
+    assert code == EXIT_FAILED
+    assert "Unknown object type zzz" in out
+    assert "unexpected error" not in out
+    assert not [r for r in caplog.records if "unexpected error" in r.getMessage()], "logged as a crash"
+    (message,) = warehouse.query("SELECT message FROM segments_sync.sync_runs")[0]
+    assert "Unknown object type zzz" in message
