@@ -124,7 +124,8 @@ def pg_warehouse(postgres: dict[str, str]) -> Iterator[PgWarehouse]:
                 customer_id bigint, email varchar, value_segment_id int, value_segment varchar,
                 value_confidence double precision, behavioral_segment_id int, behavioral_segment varchar,
                 behavioral_confidence double precision, channel_segment_id int, channel_segment varchar,
-                channel_confidence double precision, rfm_segment varchar, as_of_date date);
+                channel_confidence double precision, rfm_segment varchar, value_previous_segment varchar,
+                value_segment_since date, as_of_date date);
             create table main.journey_triggers (
                 trigger_id varchar, customer_id bigint, email varchar, journey varchar,
                 triggered_on date, reason varchar, is_control boolean);
